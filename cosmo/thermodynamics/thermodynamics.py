@@ -335,9 +335,12 @@ def compute_thermodynamics(cp: CosmoParams, bg: Background, prec: Precision) -> 
         else:
             frac_cur = frac
         prev = regime - 1 if regime > HE1 else -1
-        frac_prev = jax.vmap(lambda zz, yy: _regime_fractions(prev, zz, yy, ph)[0])(z, ys)
         s = jnp.clip((limits[regime] - z) / (2.0 * REGIME_DELTA[regime]), 0.0, 1.0)
         w = _f2(s)
+        # The previous regime's formula is only needed inside the blending window; evaluate it at
+        # the regime limit elsewhere (weight 0) so that no out-of-range Saha factor enters the gradient.
+        z_prev = jnp.where(s < 1.0, z, limits[regime])
+        frac_prev = jax.vmap(lambda zz, yy: _regime_fractions(prev, zz, yy, ph)[0])(z_prev, ys)
         x = w * frac_cur + (1.0 - w) * frac_prev
         start = 0 if regime == HE1 else 1  # nodes at regime limits are shared
         lna_parts.append(grid[start:])

@@ -1,0 +1,67 @@
+"""Benchmark: background + thermodynamics, cosmo (JAX) vs CLASS in the same process.
+
+    python benchmarks/bench_background_thermo.py [--repeat 10] [--precision default]
+
+Prints, per cosmology: our first call (tracing + XLA compilation + run), our warm
+call, a reverse-mode gradient (compile and warm), and CLASS (classy, RECFAST,
+background + thermodynamics only, no spectra) on the same inputs, with the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+
+import cosmo
+from cosmo.oracle.classy_runner import make_classy
+from cosmo.oracle.cosmologies import COSMOLOGIES
+
+
+def _time(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--precision", default="default")
+    parser.add_argument("--cosmologies", nargs="+", default=["planck2018", "mnu_0p15"])
+    parser.add_argument("--no-grad", action="store_true")
+    args = parser.parse_args()
+    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, precision preset '{args.precision}'")
+    header = f"{'cosmology':<12}{'first [s]':>11}{'warm [s]':>10}{'CLASS [s]':>11}{'warm/CLASS':>12}"
+    if not args.no_grad:
+        header += f"{'grad 1st [s]':>14}{'grad warm [s]':>15}"
+    print(header)
+    for name in args.cosmologies:
+        params = COSMOLOGIES[name]
+        t0 = time.perf_counter()
+        jax.block_until_ready(cosmo.solve(params, args.precision))
+        first = time.perf_counter() - t0
+        warm = _time(lambda: cosmo.solve(params, args.precision), args.repeat)
+        t_class = _time(lambda: make_classy(params, "RECFAST").struct_cleanup() or 0.0, args.repeat)
+        line = f"{name:<12}{first:>11.2f}{warm:>10.3f}{t_class:>11.3f}{warm / t_class:>12.2f}"
+        if not args.no_grad:
+            def loss(h):
+                return cosmo.solve(dict(params, h=h), args.precision).thermo.theta_s_100
+
+            grad = jax.jit(jax.grad(loss))
+            t0 = time.perf_counter()
+            jax.block_until_ready(grad(jnp.asarray(params["h"])))
+            g_first = time.perf_counter() - t0
+            g_warm = _time(lambda: grad(jnp.asarray(params["h"])), max(3, args.repeat // 3))
+            line += f"{g_first:>14.1f}{g_warm:>15.3f}"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

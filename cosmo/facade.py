@@ -1,0 +1,213 @@
+"""``cosmo.Class``: a drop-in for classy's ``Class`` object (the methods implemented so far).
+
+A script written for classy runs unchanged::
+
+    from cosmo import Class          # instead of: from classy import Class
+    M = Class()
+    M.set({"omega_b": 0.02237, "omega_cdm": 0.12, "h": 0.6736, "tau_reio": 0.0544})
+    M.compute()
+    M.angular_distance(1.0), M.get_current_derived_parameters(["z_star", "100*theta_s"])
+
+Units and return types follow classy: plain Python floats, distances in Mpc,
+``Hubble`` in 1/Mpc, ages in Gyr. The facade is a thin object over the pure
+functions of :mod:`cosmo.solver`; nothing in the physics depends on it.
+
+Differences from classy, for now: recombination is RECFAST (classy's default is
+HyRec; ``recombination`` = ``'RECFAST'`` reproduces CLASS), and spectra/P(k)
+methods arrive with the perturbation stage. classy's run-control keys (``output``,
+``lensing``, ``l_max_scalars``, ``*_verbose``, ...) are accepted and stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from .params import CosmoParameterError, resolve
+from .precision import Precision, get_precision
+from .solver import Solution, derived_parameters, solve
+
+__all__ = ["Class", "CosmoError", "CosmoSevereError", "CosmoComputationError"]
+
+
+class CosmoError(Exception):
+    """Base class of the facade's errors (same names as classy's)."""
+
+
+class CosmoSevereError(CosmoError):
+    """Bad input or a call that cannot be answered (classy name)."""
+
+
+class CosmoComputationError(CosmoError):
+    """The computation failed for these parameters (classy name)."""
+
+
+#: classy keys that control what CLASS computes or prints; accepted, not physics.
+RUN_CONTROL_KEYS = frozenset(
+    {
+        "output", "modes", "lensing", "l_max_scalars", "l_max_tensors", "l_max_lss", "P_k_max_h/Mpc",
+        "P_k_max_1/Mpc", "z_pk", "z_max_pk", "non_linear", "format", "headers", "write_background",
+        "write_thermodynamics", "root", "overwrite_root", "k_output_values", "reionization_optical_depth_tol",
+    }
+)
+
+
+def _is_run_control(key: str) -> bool:
+    return key in RUN_CONTROL_KEYS or key.endswith("_verbose")
+
+
+def _to_number(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+class Class:
+    """classy-compatible cosmology object backed by the JAX solver."""
+
+    def __init__(self, precision: Precision | str | None = None) -> None:
+        self._prec = get_precision(precision)
+        self._pars: dict[str, Any] = {}
+        self._sol: Solution | None = None
+
+    # ------------------------------------------------------------------ input
+    def set(self, *args: Mapping[str, Any], **kwargs: Any) -> bool:
+        """Add parameters (a dict and/or keyword arguments), as ``classy.Class.set``."""
+        for d in args:
+            if not isinstance(d, Mapping):
+                raise CosmoSevereError(f"set() takes dicts of parameters, got {type(d).__name__}")
+            self._pars.update(d)
+        self._pars.update(kwargs)
+        self._sol = None
+        return True
+
+    def pars(self) -> dict[str, Any]:
+        return dict(self._pars)
+
+    def empty(self) -> None:
+        """Forget all parameters and results."""
+        self._pars = {}
+        self._sol = None
+
+    def struct_cleanup(self) -> None:
+        """Free the computed structures (parameters are kept), as classy."""
+        self._sol = None
+
+    def _physics_params(self) -> dict[str, Any]:
+        phys: dict[str, Any] = {}
+        for key, value in self._pars.items():
+            if _is_run_control(key):
+                continue
+            if key == "recombination":
+                phys[key] = str(value).lower()
+                continue
+            phys[key] = _to_number(value)
+        return phys
+
+    def compute(self, level: Sequence[str] | None = None) -> None:
+        """Run the solver (background and thermodynamics so far)."""
+        try:
+            cp = resolve(self._physics_params())
+        except CosmoParameterError as err:
+            raise CosmoSevereError(str(err)) from err
+        sol = solve(cp, self._prec)
+        if not bool(np.isfinite(float(sol.thermo.z_star))):
+            raise CosmoComputationError(f"non-finite result for parameters {self._pars}")
+        self._sol = sol
+
+    # ------------------------------------------------------------------ output helpers
+    @property
+    def _solution(self) -> Solution:
+        if self._sol is None:
+            raise CosmoSevereError("call compute() before asking for results")
+        return self._sol
+
+    @staticmethod
+    def _float(x: Any) -> float:
+        return float(jnp.asarray(x))
+
+    # background
+    def Hubble(self, z: float) -> float:
+        """H(z) in 1/Mpc (c = 1)."""
+        return self._float(self._solution.background.hubble(jnp.asarray(z, dtype=float)))
+
+    def angular_distance(self, z: float) -> float:
+        return self._float(self._solution.background.angular_distance(jnp.asarray(z, dtype=float)))
+
+    def luminosity_distance(self, z: float) -> float:
+        return self._float(self._solution.background.luminosity_distance(jnp.asarray(z, dtype=float)))
+
+    def comoving_distance(self, z: float) -> float:
+        return self._float(self._solution.background.comoving_distance(jnp.asarray(z, dtype=float)))
+
+    def h(self) -> float:
+        return self._float(self._solution.background.h)
+
+    def age(self) -> float:
+        """Age of the universe in Gyr."""
+        return self._float(self._solution.background.age)
+
+    def Omega_m(self) -> float:
+        return self._float(self._solution.background.Omega0_m)
+
+    def Omega0_m(self) -> float:
+        return self.Omega_m()
+
+    def Omega_b(self) -> float:
+        return self._float(self._solution.background.Omega0_b)
+
+    def omega_b(self) -> float:
+        bg = self._solution.background
+        return self._float(bg.Omega0_b * bg.h**2)
+
+    def Neff(self) -> float:
+        return self._float(self._solution.background.Neff)
+
+    def T_cmb(self) -> float:
+        return self._float(self._solution.background.T_cmb)
+
+    # thermodynamics
+    def ionization_fraction(self, z: float) -> float:
+        """Free electrons per hydrogen nucleus x_e(z)."""
+        return self._float(self._solution.thermo.ionization_fraction(jnp.asarray(z, dtype=float)))
+
+    def baryon_temperature(self, z: float) -> float:
+        """Baryon temperature T_b(z) in K."""
+        return self._float(self._solution.thermo.baryon_temperature(jnp.asarray(z, dtype=float)))
+
+    def rs_drag(self) -> float:
+        return self._float(self._solution.thermo.rs_d)
+
+    def theta_s_100(self) -> float:
+        return self._float(self._solution.thermo.theta_s_100)
+
+    def theta_star_100(self) -> float:
+        return self._float(self._solution.thermo.theta_star_100)
+
+    def tau_reio(self) -> float:
+        return self._float(self._solution.thermo.tau_reio)
+
+    def z_reio(self) -> float:
+        return self._float(self._solution.thermo.z_reio)
+
+    def get_current_derived_parameters(self, names: Sequence[str]) -> dict[str, float]:
+        """Derived parameters by classy name, as a dict of floats."""
+        if isinstance(names, str):
+            raise CosmoSevereError("get_current_derived_parameters takes a list of names")
+        try:
+            values = derived_parameters(self._solution, list(names))
+        except KeyError as err:
+            raise CosmoSevereError(str(err)) from err
+        return {k: self._float(v) for k, v in values.items()}
+
+    # the functional solution, for users who want both worlds
+    @property
+    def solution(self) -> Solution:
+        """The underlying pytree (background, thermodynamics) for use with JAX."""
+        return self._solution

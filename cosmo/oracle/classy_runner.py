@@ -1,0 +1,91 @@
+"""Run classy (CLASS) on our parameter dicts and extract what the tests compare.
+
+Recombination models: ``"RECFAST"`` (what our solver implements) and ``"HyRec"``
+(CLASS's default). ``HIGH_PRECISION`` holds CLASS's ``cl_ref.pre`` settings for the
+spectra references of later stages (~20 minutes per cosmology on 2 cores).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..params import to_classy
+
+#: Tight tolerance on CLASS's own tau_reio -> z_reio bisection (its default is 1e-4).
+TIGHT = {"reionization_optical_depth_tol": 1.0e-8}
+
+#: CLASS cl_ref.pre (v3.3): the high-precision reference settings for C_l work.
+HIGH_PRECISION: dict[str, Any] = {
+    "tol_ncdm_bg": 1.0e-10, "recfast_Nz0": 100000, "tol_thermo_integration": 1.0e-5,
+    "recfast_x_He0_trigger_delta": 0.01, "recfast_x_H0_trigger_delta": 0.01, "evolver": 0,
+    "k_min_tau0": 0.002, "k_max_tau0_over_l_max": 3.0, "k_step_sub": 0.015, "k_step_super": 0.0001,
+    "k_step_super_reduction": 0.1, "start_small_k_at_tau_c_over_tau_h": 0.0004,
+    "start_large_k_at_tau_h_over_tau_k": 0.05, "tight_coupling_trigger_tau_c_over_tau_h": 0.005,
+    "tight_coupling_trigger_tau_c_over_tau_k": 0.008, "start_sources_at_tau_c_over_tau_h": 0.006,
+    "l_max_g": 50, "l_max_pol_g": 25, "l_max_ur": 50, "l_max_ncdm": 50, "l_max_g_ten": 50,
+    "l_max_pol_g_ten": 25, "l_max_ur_ten": 50, "tol_perturbations_integration": 1.0e-6,
+    "perturbations_sampling_stepsize": 0.01, "radiation_streaming_approximation": 2,
+    "radiation_streaming_trigger_tau_over_tau_k": 240.0, "radiation_streaming_trigger_tau_c_over_tau": 100.0,
+    "ur_fluid_approximation": 2, "ur_fluid_trigger_tau_over_tau_k": 50.0, "ncdm_fluid_approximation": 3,
+    "ncdm_fluid_trigger_tau_over_tau_k": 51.0, "tol_ncdm_synchronous": 1.0e-10, "tol_ncdm_newtonian": 1.0e-10,
+    "l_logstep": 1.026, "l_linstep": 25, "hyper_sampling_flat": 12.0, "hyper_sampling_curved_low_nu": 10.0,
+    "hyper_sampling_curved_high_nu": 10.0, "hyper_nu_sampling_step": 10.0, "hyper_phi_min_abs": 1.0e-10,
+    "hyper_x_tol": 1.0e-4, "hyper_flat_approximation_nu": 1.0e6, "q_linstep": 0.20, "q_logstep_spline": 20.0,
+    "q_logstep_trapzd": 0.5, "q_numstep_transition": 250, "transfer_neglect_delta_k_S_t0": 100.0,
+    "transfer_neglect_delta_k_S_t1": 100.0, "transfer_neglect_delta_k_S_t2": 100.0,
+    "transfer_neglect_delta_k_S_e": 100.0, "transfer_neglect_delta_k_V_t1": 100.0,
+    "transfer_neglect_delta_k_V_t2": 100.0, "transfer_neglect_delta_k_V_e": 100.0,
+    "transfer_neglect_delta_k_V_b": 100.0, "transfer_neglect_delta_k_T_t2": 100.0,
+    "transfer_neglect_delta_k_T_e": 100.0, "transfer_neglect_delta_k_T_b": 100.0,
+    "neglect_CMB_sources_below_visibility": 1.0e-30, "transfer_neglect_late_source": 3000.0,
+    "halofit_k_per_decade": 3000.0, "l_switch_limber": 40.0, "accurate_lensing": 1,
+    "num_mu_minus_lmax": 1000.0, "delta_l_max": 1000.0,
+}
+
+#: Redshifts at which background quantities are compared.
+Z_BACKGROUND = np.concatenate([[0.0], np.logspace(-3, 4, 141)])
+#: Redshifts at which x_e and T_b are compared.
+Z_THERMO = np.arange(0.0, 8000.0 + 1e-9, 5.0)
+#: Derived parameters compared (classy names).
+DERIVED = (
+    "YHe", "z_reio", "tau_reio", "z_star", "z_rec", "z_d", "rs_star", "rs_rec", "rs_d", "ds_star", "ra_star",
+    "da_star", "100*theta_s", "100*theta_star", "Omega_m", "Neff", "age", "conformal_age",
+)
+
+
+def make_classy(params: dict[str, Any], recombination: str = "RECFAST", extra: dict[str, Any] | None = None):
+    """A computed ``classy.Class`` for our parameter dict (background + thermodynamics)."""
+    from classy import Class
+
+    c = Class()
+    settings = to_classy(params)
+    settings.update({"recombination": recombination, **TIGHT})
+    settings.setdefault("output", "")
+    if extra:
+        settings.update(extra)
+    c.set(settings)
+    c.compute()
+    return c
+
+
+def background_thermo_reference(params: dict[str, Any], recombination: str = "RECFAST") -> dict[str, np.ndarray]:
+    """Arrays on ``Z_BACKGROUND``/``Z_THERMO`` plus derived parameters from classy."""
+    c = make_classy(params, recombination)
+    out = {
+        "z_background": Z_BACKGROUND,
+        "H": np.array([c.Hubble(z) for z in Z_BACKGROUND]),
+        "comoving_distance": np.array([c.comoving_distance(z) for z in Z_BACKGROUND]),
+        "angular_distance": np.array([c.angular_distance(z) for z in Z_BACKGROUND]),
+        "luminosity_distance": np.array([c.luminosity_distance(z) for z in Z_BACKGROUND]),
+        "z_thermo": Z_THERMO,
+        "x_e": np.array([c.ionization_fraction(z) for z in Z_THERMO]),
+        "T_b": np.array([c.baryon_temperature(z) for z in Z_THERMO]),
+    }
+    derived = c.get_current_derived_parameters(list(DERIVED))
+    for name, value in derived.items():
+        out["derived/" + name] = np.asarray(value)
+    c.struct_cleanup()
+    c.empty()
+    return out
