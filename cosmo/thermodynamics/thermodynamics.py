@@ -16,9 +16,12 @@ frec       1600 > z > 50      H and He I ODEs
 reio       50 > z             ODEs for x_noreio; tanh reionization on top
 =========  =================  ==================================================
 
-The baryon temperature is always evolved (``D_Tmat = T_b - T_rad``). The stiff
-system is integrated with diffrax's Kvaerno5 (L-stable ESDIRK) on a fixed grid in
-``ln(1+z)``; stored x_e is blended across regime switches with CLASS's cubic ``f2``
+Above z = 2870 the baryon temperature is the tight-coupling steady state
+``T_b = T_r - eps``, ``eps = T_r H / Gamma_Compton`` (CLASS integrates the full equation
+there; the difference is O(eps^2), below 1e-12 relative). Below, the stiff system for
+``(x_H, x_He, T_b - T_r)`` is integrated with diffrax's Kvaerno5 (L-stable ESDIRK) on a
+fixed grid in ``ln(1+z)``: once from 2870 to 1600 (H in Saha equilibrium), once from 1600 to
+0 without reionization (which gives x_e before reionization), and once from 50 to 0 with it; stored x_e is blended across regime switches with CLASS's cubic ``f2``
 over ``2 delta_z``. All epochs (z_star, z_rec, z_d) are roots/extrema of cubic
 splines found by optimistix with implicit-function derivatives.
 
@@ -270,29 +273,37 @@ def compute_thermodynamics(cp: CosmoParams, bg: Background, prec: Precision) -> 
         he_redshift=cp.helium_fullreio_redshift, he_width=cp.helium_fullreio_width,
     )
 
-    # ---- integrate the regimes from z = 8050 down to z = 50
+    # ---- z > 2870: Saha fractions and the tight-coupling steady state T_b = T_r - eps
     grids = _segment_grids(prec)
-    z0 = Z_BREC_END
-    eps0 = ph.T_cmb * (1.0 + z0) * ph.Hz(z0) / ph.rate_gamma_b(z0, 1.0 + 2.0 * fHe)
-    y = jnp.stack([jnp.ones(()), jnp.ones(()), -eps0])  # tight-coupling steady state T_b = T_r - eps
     dummy_z = jnp.zeros(())
-    states = []
-    for regime in (HE1, HE1F, HE2, HREC, FREC):
-        grid = jnp.asarray(grids[regime])
-        if regime == HREC:  # start the He I ODE from the He2 Saha solution
-            z_start = jnp.expm1(-grid[0])
-            y = y.at[1].set(_regime_fractions(HE2, z_start, y, ph)[2])
-        if regime == FREC:  # start the H ODE from the Saha solution
-            z_start = jnp.expm1(-grid[0])
-            y = y.at[0].set(_regime_fractions(HREC, z_start, y, ph)[1])
-        ys = _integrate_segment(regime, y, grid, (ph, reio, dummy_z))
-        states.append(ys)
-        y = ys[-1]
 
-    # ---- reionization: x_e before reionization (first pass), then z_reio, then the final pass
+    def steady_state(regime, z):
+        x = _regime_fractions(regime, z, jnp.zeros(3), ph)[0]
+        eps = ph.T_cmb * (1.0 + z) * ph.Hz(z) / ph.rate_gamma_b(z, x)
+        return jnp.stack([jnp.ones_like(z), jnp.ones_like(z), -eps])
+
+    states = []
+    for regime in (HE1, HE1F, HE2):
+        z_nodes = jnp.expm1(-jnp.asarray(grids[regime]))
+        states.append(jax.vmap(lambda zz: steady_state(regime, zz))(z_nodes))
+    y = states[-1][-1]
+
+    # ---- 2870 > z > 1600: H in Saha equilibrium, He I and T_b by the ODE
+    grid = jnp.asarray(grids[HREC])
+    y = y.at[1].set(_regime_fractions(HE2, jnp.expm1(-grid[0]), y, ph)[2])  # He I ODE starts from Saha
+    ys = _integrate_segment(HREC, y, grid, (ph, reio, dummy_z))
+    states.append(ys)
+    y = ys[-1]
+
+    # ---- z < 1600: full H and He ODEs, first without reionization down to z = 0
+    y = y.at[0].set(_regime_fractions(HREC, jnp.expm1(-grid[-1]), y, ph)[1])  # H ODE starts from Saha
+    n_frec = grids[FREC].shape[0]
+    grid_noreio = jnp.asarray(np.concatenate([grids[FREC], grids[REIO][1:]]))
+    ys_noreio_all = _integrate_segment(FREC, y, grid_noreio, (ph, reio, dummy_z))
+    states.append(ys_noreio_all[:n_frec])
+    y_start_reio = ys_noreio_all[n_frec - 1]
+    ys_noreio = ys_noreio_all[n_frec - 1:]
     grid_reio = jnp.asarray(grids[REIO])
-    y_start_reio = y
-    ys_noreio = _integrate_segment(FREC, y_start_reio, grid_reio, (ph, reio, dummy_z))
     x_noreio = ys_noreio[:, 0] + fHe * ys_noreio[:, 1]
     lnz_r = -grid_reio[::-1]  # ascending ln(1+z)
     xb = x_noreio[::-1]
