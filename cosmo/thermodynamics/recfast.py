@@ -32,7 +32,6 @@ Z_GAUSS1, Z_GAUSS2 = 7.28, 6.73
 W_GAUSS1, W_GAUSS2 = 0.18, 0.33
 X_H0_TRIGGER2 = 0.995
 X_HE0_TRIGGER2 = 0.995
-X_HE_TRIGGER_SMALL = 5.0e-9
 X_H_LIMIT_KHE = 0.9999999
 X_H_LIMIT_CFHE_T = 0.99999
 Z_SWITCH_LATE = 800.0
@@ -161,10 +160,11 @@ def dxHe_dz(
     w_trip_dopp = smooth_step(jnp.log(one_m_xH), math.log(1.0 - X_H_LIMIT_CFHE_T), 0.05)
     CfHe_t = w_trip_dopp * CfHe_dopp + (1.0 - w_trip_dopp) * CfHe_simple
 
-    # Heflag: 0 outside 5e-9 < x_He < 0.995; 6 (all corrections) for z > 800; 2 (no triplet) below.
-    w_on = smooth_step(jnp.log(jnp.maximum(x_He, 1e-30)), math.log(X_HE_TRIGGER_SMALL), 1.0) * smooth_step(
-        -x_He, -X_HE0_TRIGGER2, 1.0e-3
-    )
+    # Heflag: 0 for x_He > 0.995; 6 (all corrections) for z > 800; 2 (no triplet) below.
+    # CLASS also drops the corrections below x_He = 5e-9; there He I carries < 4e-10 of x_e, and the
+    # switch (sharp or blended) makes the ODE quasi-discontinuous exactly where the solution sits, so
+    # the corrections stay on (see CHANGELOG, failed approaches).
+    w_on = smooth_step(-x_He, -X_HE0_TRIGGER2, 1.0e-3)
     early = (s.z >= Z_SWITCH_LATE).astype(x_He.dtype)
     K_He = w_on * K_He_corr + (1.0 - w_on) * K_He0
     w_trip = w_on * early
