@@ -25,8 +25,6 @@ class Precision:
     #: Gauss-Legendre nodes for the massive-neutrino momentum integrals on [0, q_max].
     ncdm_q_size: int = 64
     ncdm_q_max: float = 60.0
-    #: Thermodynamics: the ODE runs from this redshift (Saha above it) to z = 0.
-    thermo_z_ini: float = 8050.0
     #: Step of the fixed thermodynamics grid in ln(1+z) during and before recombination.
     thermo_dlnz_early: float = 2.0e-3
     #: Step in ln(1+z) below thermo_z_late (after recombination, reionization).
@@ -34,8 +32,6 @@ class Precision:
     thermo_z_late: float = 400.0
     #: Number of uniform-in-z samples for the reionization optical depth integral (z < 50).
     reio_samples: int = 2001
-    #: Newton iterations of the tau_reio -> z_reio root-find.
-    reio_newton_steps: int = 8
 
 
 PRESETS: dict[str, Precision] = {
