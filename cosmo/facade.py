@@ -132,69 +132,75 @@ class Class:
     def _float(x: Any) -> float:
         return float(jnp.asarray(x))
 
+    def _at_z(self, function, z: float) -> float:
+        return self._float(function(jnp.asarray(z, dtype=float)))
+
+    def _derived(self, name: str) -> float:
+        return self._float(derived_parameters(self._solution, [name])[name])
+
     # background
     def Hubble(self, z: float) -> float:
         """H(z) in 1/Mpc (c = 1)."""
-        return self._float(self._solution.background.hubble(jnp.asarray(z, dtype=float)))
+        return self._at_z(self._solution.background.hubble, z)
 
     def angular_distance(self, z: float) -> float:
-        return self._float(self._solution.background.angular_distance(jnp.asarray(z, dtype=float)))
+        return self._at_z(self._solution.background.angular_distance, z)
 
     def luminosity_distance(self, z: float) -> float:
-        return self._float(self._solution.background.luminosity_distance(jnp.asarray(z, dtype=float)))
+        return self._at_z(self._solution.background.luminosity_distance, z)
 
     def comoving_distance(self, z: float) -> float:
-        return self._float(self._solution.background.comoving_distance(jnp.asarray(z, dtype=float)))
-
-    def h(self) -> float:
-        return self._float(self._solution.background.h)
-
-    def age(self) -> float:
-        """Age of the universe in Gyr."""
-        return self._float(self._solution.background.age)
-
-    def Omega_m(self) -> float:
-        return self._float(self._solution.background.Omega0_m)
-
-    def Omega0_m(self) -> float:
-        return self.Omega_m()
-
-    def Omega_b(self) -> float:
-        return self._float(self._solution.background.Omega0_b)
-
-    def omega_b(self) -> float:
-        bg = self._solution.background
-        return self._float(bg.Omega0_b * bg.h**2)
-
-    def Neff(self) -> float:
-        return self._float(self._solution.background.Neff)
-
-    def T_cmb(self) -> float:
-        return self._float(self._solution.background.T_cmb)
+        return self._at_z(self._solution.background.comoving_distance, z)
 
     # thermodynamics
     def ionization_fraction(self, z: float) -> float:
         """Free electrons per hydrogen nucleus x_e(z)."""
-        return self._float(self._solution.thermo.ionization_fraction(jnp.asarray(z, dtype=float)))
+        return self._at_z(self._solution.thermo.ionization_fraction, z)
 
     def baryon_temperature(self, z: float) -> float:
         """Baryon temperature T_b(z) in K."""
-        return self._float(self._solution.thermo.baryon_temperature(jnp.asarray(z, dtype=float)))
+        return self._at_z(self._solution.thermo.baryon_temperature, z)
+
+    # scalars (classy's accessor names)
+    def h(self) -> float:
+        return self._derived("h")
+
+    def age(self) -> float:
+        """Age of the universe in Gyr."""
+        return self._derived("age")
+
+    def Omega_m(self) -> float:
+        return self._derived("Omega_m")
+
+    def Omega0_m(self) -> float:
+        return self._derived("Omega_m")
+
+    def Omega_b(self) -> float:
+        return self._derived("Omega_b")
+
+    def omega_b(self) -> float:
+        return self._derived("omega_b")
+
+    def Neff(self) -> float:
+        return self._derived("Neff")
+
+    def T_cmb(self) -> float:
+        return self._derived("T_cmb")
 
     def rs_drag(self) -> float:
-        return self._float(self._solution.thermo.rs_d)
+        return self._derived("rs_d")
 
     def theta_s_100(self) -> float:
-        return self._float(self._solution.thermo.theta_s_100)
+        return self._derived("100*theta_s")
 
     def theta_star_100(self) -> float:
-        return self._float(self._solution.thermo.theta_star_100)
+        return self._derived("100*theta_star")
 
     def tau_reio(self) -> float:
-        return self._float(self._solution.thermo.tau_reio)
+        return self._derived("tau_reio")
 
     def z_reio(self) -> float:
-        return self._float(self._solution.thermo.z_reio)
+        return self._derived("z_reio")
 
     def get_current_derived_parameters(self, names: Sequence[str]) -> dict[str, float]:
         """Derived parameters by classy name, as a dict of floats."""

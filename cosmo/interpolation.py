@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float
 
 
@@ -32,28 +31,6 @@ def hermite_uniform(
     h01 = -2 * s3 + 3 * s2
     h11 = s3 - s2
     return h00 * y0 + h10 * m0 + h01 * y1 + h11 * m1
-
-
-def natural_spline_matrix(x: np.ndarray) -> np.ndarray:
-    """Matrix ``M`` with ``y'' = M @ y`` for the natural cubic spline through ``(x, y)``.
-
-    The spline's second derivatives depend linearly on the data; precomputing the
-    operator for a fixed abscissa lets a JAX function spline traced values.
-    """
-    x = np.asarray(x, dtype=float)
-    n = x.size
-    h = np.diff(x)
-    A = np.zeros((n, n))
-    B = np.zeros((n, n))
-    A[0, 0] = A[-1, -1] = 1.0
-    for i in range(1, n - 1):
-        A[i, i - 1] = h[i - 1] / 6.0
-        A[i, i] = (h[i - 1] + h[i]) / 3.0
-        A[i, i + 1] = h[i] / 6.0
-        B[i, i - 1] = 1.0 / h[i - 1]
-        B[i, i] = -1.0 / h[i - 1] - 1.0 / h[i]
-        B[i, i + 1] = 1.0 / h[i]
-    return np.linalg.solve(A, B)
 
 
 def spline_eval(
