@@ -33,6 +33,32 @@ class Precision:
     #: Number of uniform-in-z samples for the reionization optical depth integral (z < 50).
     reio_samples: int = 2001
 
+    # ---- perturbations (see cosmo/perturbations/evolve.py for the grids)
+    #: Hierarchy truncation of photon temperature, polarisation and massless neutrinos.
+    l_max_g: int = 30
+    l_max_pol_g: int = 30
+    l_max_ur: int = 30
+    #: Start of each mode: k tau = pert_ktau_ini, but not after a = pert_a_ini_max.
+    pert_ktau_ini: float = 0.01
+    pert_a_ini_max: float = 1.0e-6
+    #: Largest step in ln a, and largest step in free-streaming phase k tau [rad].
+    pert_dloga: float = 0.05
+    pert_dphase: float = 0.3
+    #: Radiation-streaming approximation from k tau = pert_ktau_rsa, not before z = pert_z_rsa.
+    pert_ktau_rsa: float = 100.0
+    pert_z_rsa: float = 200.0
+    #: Spacing of the background/thermodynamics table read by the integrator.
+    pert_table_dloga: float = 2.0e-3
+
+    # ---- linear matter power spectrum
+    #: Modes per decade of k for P(k) and sigma8, on [pk_k_min, pk_k_max] [1/Mpc].
+    pk_per_decade: int = 20
+    pk_k_min: float = 1.0e-5
+    pk_k_max: float = 10.0
+    #: P(k, z) is stored for z <= pk_z_max on a ln a grid of spacing pk_dloga.
+    pk_z_max: float = 10.0
+    pk_dloga: float = 0.02
+
 
 PRESETS: dict[str, Precision] = {
     "default": Precision(),
@@ -43,6 +69,10 @@ PRESETS: dict[str, Precision] = {
         thermo_dlnz_early=5.0e-3,
         thermo_dlnz_late=1.0e-2,
         reio_samples=801,
+        l_max_g=17,
+        l_max_pol_g=17,
+        l_max_ur=17,
+        pk_per_decade=10,
     ),
 }
 

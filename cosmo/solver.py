@@ -21,7 +21,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .background import Background, compute_background
+from .fourier import MatterPower, matter_power, pk_modes, sigma_R
 from .params import CosmoParams, resolve
+from .perturbations import compute_perturbations
 from .precision import Precision, get_precision
 from .thermodynamics import Thermodynamics, compute_thermodynamics
 
@@ -34,22 +36,49 @@ class Solution(eqx.Module):
     params: CosmoParams
     background: Background
     thermo: Thermodynamics
+    pk: MatterPower | None = None  #: linear P(k, z), when solved with ``pk=True``
+
+    def pk_lin(self, k, z=0.0):
+        """Linear matter power spectrum [Mpc^3] at k [1/Mpc] (classy ``pk_lin``)."""
+        if self.pk is None:
+            raise ValueError("P(k) was not computed: call cosmo.solve(params, pk=True)")
+        return self.pk(jnp.asarray(k), jnp.asarray(z))
+
+    def sigma8_at(self, z=0.0):
+        """sigma8 at redshift z (R = 8 Mpc/h)."""
+        if self.pk is None:
+            raise ValueError("sigma8 needs P(k): call cosmo.solve(params, pk=True)")
+        return sigma_R(self.pk, 8.0 / self.background.h, jnp.asarray(z))
+
+    @property
+    def sigma8(self):
+        """sigma8 today (classy ``sigma8``)."""
+        return self.sigma8_at(0.0)
 
 
-@partial(jax.jit, static_argnames=("prec",))
-def _solve(cp: CosmoParams, prec: Precision) -> Solution:
+@partial(jax.jit, static_argnames=("prec", "pk"))
+def _solve(cp: CosmoParams, prec: Precision, pk: bool = False) -> Solution:
     bg = compute_background(cp, prec)
     th = compute_thermodynamics(cp, bg, prec)
-    return Solution(params=cp, background=bg, thermo=th)
+    mp = None
+    if pk:
+        mp = matter_power(cp, compute_perturbations(cp, bg, th, prec, pk_modes(prec)))
+    return Solution(params=cp, background=bg, thermo=th, pk=mp)
 
 
-def solve(params: Mapping[str, Any] | CosmoParams, prec: Precision | str | None = None) -> Solution:
+def solve(params: Mapping[str, Any] | CosmoParams, prec: Precision | str | None = None, pk: bool = False) -> Solution:
     """Solve background and thermodynamics for CLASS-named ``params`` (jit-compiled, differentiable).
 
     ``params`` is a dict (validated, CLASS defaults filled) or a resolved :class:`CosmoParams`.
     ``prec`` is a :class:`Precision` or a preset name (``"default"``, ``"fast"``).
+    With ``pk=True`` the perturbations are solved too and the solution carries the linear
+    matter power spectrum (``sol.pk_lin(k, z)``, ``sol.sigma8``); flat LCDM with massless
+    neutrinos only, so far.
     """
-    return _solve(resolve(params), get_precision(prec))
+    cp = resolve(params)
+    if pk and float(cp.Omega_k) != 0.0:
+        raise NotImplementedError("P(k) with spatial curvature is not implemented yet (Omega_k must be 0)")
+    return _solve(cp, get_precision(prec), pk)
 
 
 def _derived_table(sol: Solution) -> dict[str, Float[Array, ""]]:

@@ -16,16 +16,17 @@ from ..params import to_classy
 #: Tight tolerance on CLASS's own tau_reio -> z_reio bisection (its default is 1e-4).
 TIGHT = {"reionization_optical_depth_tol": 1.0e-8}
 
-#: CLASS cl_ref.pre (v3.3): the high-precision reference settings for C_l work.
+#: CLASS cl_ref.pre (v3.3): the high-precision reference settings for C_l work, less the two
+#: entries classy 3.3.4 rejects as unread without tensors (``recfast_Nz0``, ``l_max_ur_ten``).
 HIGH_PRECISION: dict[str, Any] = {
-    "tol_ncdm_bg": 1.0e-10, "recfast_Nz0": 100000, "tol_thermo_integration": 1.0e-5,
+    "tol_ncdm_bg": 1.0e-10, "tol_thermo_integration": 1.0e-5,
     "recfast_x_He0_trigger_delta": 0.01, "recfast_x_H0_trigger_delta": 0.01, "evolver": 0,
     "k_min_tau0": 0.002, "k_max_tau0_over_l_max": 3.0, "k_step_sub": 0.015, "k_step_super": 0.0001,
     "k_step_super_reduction": 0.1, "start_small_k_at_tau_c_over_tau_h": 0.0004,
     "start_large_k_at_tau_h_over_tau_k": 0.05, "tight_coupling_trigger_tau_c_over_tau_h": 0.005,
     "tight_coupling_trigger_tau_c_over_tau_k": 0.008, "start_sources_at_tau_c_over_tau_h": 0.006,
     "l_max_g": 50, "l_max_pol_g": 25, "l_max_ur": 50, "l_max_ncdm": 50, "l_max_g_ten": 50,
-    "l_max_pol_g_ten": 25, "l_max_ur_ten": 50, "tol_perturbations_integration": 1.0e-6,
+    "l_max_pol_g_ten": 25, "tol_perturbations_integration": 1.0e-6,
     "perturbations_sampling_stepsize": 0.01, "radiation_streaming_approximation": 2,
     "radiation_streaming_trigger_tau_over_tau_k": 240.0, "radiation_streaming_trigger_tau_c_over_tau": 100.0,
     "ur_fluid_approximation": 2, "ur_fluid_trigger_tau_over_tau_k": 50.0, "ncdm_fluid_approximation": 3,

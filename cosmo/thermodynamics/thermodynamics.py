@@ -206,6 +206,7 @@ class Thermodynamics(eqx.Module):
     T_b_y2: Float[Array, " n"]
     dkappa: Float[Array, " n"]  #: a n_e sigma_T [1/Mpc]
     kappa: Float[Array, " n"]  #: optical depth from today
+    kappa_y2: Float[Array, " n"]  #: spline second derivatives of kappa(ln(1+z))
     g: Float[Array, " n"]  #: visibility dkappa exp(-kappa) [1/Mpc]
     kappa_b: Float[Array, " n"]  #: baryon-drag optical depth
     z_star: Float[Array, ""]
@@ -408,7 +409,7 @@ def compute_thermodynamics(cp: CosmoParams, bg: Background, prec: Precision) -> 
         YHe=YHe, fHe=fHe, nH0=nH0, z_reio=z_reio, tau_reio=tau_reio,
         lnz=lnz, x_e=x_e, x_e_y2=natural_spline_second_derivatives(lnz, x_e),
         T_b=T_b, T_b_y2=natural_spline_second_derivatives(lnz, T_b),
-        dkappa=dkappa, kappa=kappa, g=g, kappa_b=kappa_b,
+        dkappa=dkappa, kappa=kappa, kappa_y2=kappa_y2, g=g, kappa_b=kappa_b,
         z_star=z_star, z_rec=z_rec, z_d=z_d, tau_star=tau_star, tau_rec=tau_rec,
         rs_star=rs_star, ds_star=ds_star, da_star=da_star, ra_star=ra_star,
         rs_rec=rs_rec, ds_rec=ds_rec, da_rec=da_rec, ra_rec=ra_rec,

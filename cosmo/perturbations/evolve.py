@@ -1,0 +1,135 @@
+"""Integration of the perturbation equations of every mode on fixed time grids.
+
+Each mode is integrated in ``ln a`` by the linear L-stable ESDIRK integrator of
+:mod:`.integrator` on a *fixed* grid: no adaptive step-size control, so the
+sources are smooth functions of the cosmological parameters. The grid of a mode
+depends only on ``k`` and the precision settings (never on the parameters). It
+contains the common source nodes (where sources are stored) and, between them,
+as many extra nodes as needed for steps of at most ``d_log`` in ln a and at most
+``d_phase`` radians of the free-streaming phase ``k tau`` (counted until
+``a_resolve``; later, unresolved radiation oscillations are damped by the
+L-stable method, playing the role of CLASS's radiation-streaming approximation).
+``tau_fid(a)``, the conformal time of a fiducial radiation+matter universe, is only
+used to place nodes. Grids of different modes are padded to the same length with
+zero-length steps (exact no-ops) so that modes can be vmapped.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from .equations import Layout, derivatives_tau
+from .initial import adiabatic_initial_conditions
+from .integrator import solve_linear_esdirk
+from .local import LocalTable
+from .sources import source_functions
+
+__all__ = ["fiducial_tau", "initial_loga", "rsa_loga", "mode_grid", "mode_grids", "mode_sources"]
+
+# Fiducial radiation + matter universe for node placement only: a = A tau^2 + B tau.
+_H0_FID = 67.36 / 299792.458
+_A_FID = _H0_FID**2 * 0.3153 / 4.0
+_B_FID = _H0_FID * math.sqrt(9.14e-5)
+
+
+def fiducial_tau(a: np.ndarray) -> np.ndarray:
+    """Conformal time [Mpc] of the fiducial universe at scale factor ``a`` (node placement only)."""
+    return (-_B_FID + np.sqrt(_B_FID**2 + 4.0 * _A_FID * a)) / (2.0 * _A_FID)
+
+
+def initial_loga(k: float, ktau_ini: float, a_ini_max: float) -> float:
+    """Start of the integration: ``k tau = ktau_ini`` but never after ``a_ini_max``."""
+    a_k = _A_FID * (ktau_ini / k) ** 2 + _B_FID * ktau_ini / k
+    return math.log(min(a_k, a_ini_max))
+
+
+def rsa_loga(k: float, ktau_rsa: float, z_rsa: float) -> float:
+    """Start of the radiation-streaming approximation of mode ``k``: ``k tau_fid = ktau_rsa``,
+    not before ``z_rsa``; ``+1`` (never) when that is after today. Parameter independent."""
+    a_k = _A_FID * (ktau_rsa / k) ** 2 + _B_FID * ktau_rsa / k
+    x = max(math.log(a_k), -math.log1p(z_rsa))
+    return x if x < 0.0 else 1.0
+
+
+def mode_grid(
+    k: float, source_loga: np.ndarray, loga_ini: float, d_log: float, d_phase: float, loga_rsa: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step nodes of one mode and the indices of ``source_loga`` among them.
+
+    The phase ``k tau`` is resolved until the RSA starts (``loga_rsa``, itself a node).
+    """
+    if source_loga[0] <= loga_ini:
+        raise ValueError("the first source node must come after the start of the integration")
+
+    def u(x):
+        a = np.exp(np.minimum(x, min(loga_rsa, 0.0)))
+        return x / d_log + k * fiducial_tau(a) / d_phase
+
+    extra = [loga_rsa] if loga_rsa < 0.0 and not np.any(np.isclose(source_loga, loga_rsa, rtol=0, atol=1e-12)) else []
+    knots = np.unique(np.concatenate([[loga_ini], source_loga, extra]))
+    if knots[-1] < 0.0:
+        knots = np.append(knots, 0.0)
+    nodes = [knots[:1]]
+    for x0, x1 in zip(knots[:-1], knots[1:]):
+        m = max(1, int(math.ceil(u(x1) - u(x0) - 1e-9)))
+        if m == 1:
+            nodes.append(np.array([x1]))
+        else:
+            xs = np.linspace(x0, x1, 64 * m + 1)
+            targets = np.linspace(u(x0), u(x1), m + 1)
+            inner = np.interp(targets[1:-1], u(xs), xs)
+            nodes.append(np.concatenate([inner, [x1]]))
+    grid = np.concatenate(nodes)
+    index = np.searchsorted(grid, source_loga)
+    assert np.allclose(grid[index], source_loga)
+    return grid, index
+
+
+def mode_grids(
+    ks: np.ndarray, source_loga: np.ndarray, ktau_ini: float, a_ini_max: float,
+    d_log: float, d_phase: float, ktau_rsa: float, z_rsa: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grids of all modes padded to a common length (repeated last node), source indices
+    and the RSA start of each mode."""
+    grids, indices, rsa = [], [], []
+    for k in ks:
+        x_rsa = rsa_loga(float(k), ktau_rsa, z_rsa)
+        g, i = mode_grid(float(k), source_loga, initial_loga(float(k), ktau_ini, a_ini_max), d_log, d_phase, x_rsa)
+        grids.append(g)
+        indices.append(i)
+        rsa.append(x_rsa)
+    n = max(len(g) for g in grids)
+    padded = np.stack([np.concatenate([g, np.full(n - len(g), g[-1])]) for g in grids])
+    return padded, np.stack(indices), np.asarray(rsa)
+
+
+def mode_sources(
+    k: Float[Array, ""],
+    grid: Float[Array, " n_steps"],
+    source_index: Float[Array, " n_src"],
+    loga_rsa: Float[Array, ""],
+    table: LocalTable,
+    lay: Layout,
+) -> Float[Array, "n_types n_src"]:
+    """Evolve one mode on its grid and return its source functions at the source nodes.
+
+    Steps starting at or after ``loga_rsa`` use the radiation-streaming approximation.
+    """
+    y0 = adiabatic_initial_conditions(k, table.at(grid[0]), lay)
+    zeros = jnp.zeros_like(y0)
+
+    def matrix(x, x_step):
+        loc = table.at(x)
+        rsa = x_step >= loga_rsa
+        return jax.jacfwd(lambda y: derivatives_tau(k, y, loc, lay, rsa)[0])(zeros) / loc.aH
+
+    def save(x, y):
+        return source_functions(k, y, table.at(x), lay, x > loga_rsa)
+
+    sources = solve_linear_esdirk(matrix, y0, grid, save)
+    return sources[source_index].T

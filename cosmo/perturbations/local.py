@@ -1,0 +1,148 @@
+"""Background and thermodynamics quantities at one time, as the perturbations need them.
+
+The equivalent of CLASS's ``pvecback``/``pvecthermo`` vectors: everything the
+Einstein-Boltzmann equations and the source functions read at a given ``ln a``.
+Background quantities are exact (closed-form densities); conformal time, x_e, T_b
+and the optical depth come from the fixed-grid tables of the previous stages.
+Units: densities in CLASS units [1/Mpc^2] (``H^2 = sum rho``), rates in 1/Mpc,
+conformal time in Mpc; primes are derivatives with respect to conformal time.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .. import constants as const
+from ..background import Background
+from ..interpolation import spline_derivative, spline_eval
+from ..thermodynamics import Thermodynamics
+
+__all__ = ["Local", "local_quantities"]
+
+#: k_B / (m_H c^2) [1/K]: converts T_b into the baryon sound speed squared.
+_KB_OVER_MH_C2 = const.k_B_SI / (const.m_H_SI * const.c_SI**2)
+
+
+class Local(eqx.Module):
+    """Background and thermodynamics at one ``ln a`` (all fields are scalars)."""
+
+    a: Float[Array, ""]
+    aH: Float[Array, ""]  #: conformal Hubble rate a'/a [1/Mpc]
+    aH_prime: Float[Array, ""]  #: (a'/a)' [1/Mpc^2]
+    tau: Float[Array, ""]  #: conformal time [Mpc]
+    rho_g: Float[Array, ""]
+    rho_b: Float[Array, ""]
+    rho_cdm: Float[Array, ""]
+    rho_ur: Float[Array, ""]
+    rho_tot: Float[Array, ""]
+    p_tot: Float[Array, ""]
+    dkappa: Float[Array, ""]  #: Thomson scattering rate kappa' = a n_e sigma_T [1/Mpc]
+    ddkappa: Float[Array, ""]  #: kappa'' [1/Mpc^2]
+    exp_m_kappa: Float[Array, ""]  #: exp(-kappa), kappa counted from today
+    cb2: Float[Array, ""]  #: baryon sound speed squared (c = 1)
+
+    @property
+    def g(self) -> Float[Array, ""]:
+        """Visibility function kappa' exp(-kappa) [1/Mpc]."""
+        return self.dkappa * self.exp_m_kappa
+
+    @property
+    def g_prime(self) -> Float[Array, ""]:
+        """Derivative of the visibility with respect to conformal time [1/Mpc^2]."""
+        return (self.ddkappa - self.dkappa**2) * self.exp_m_kappa
+
+
+def local_quantities(bg: Background, th: Thermodynamics, loga: Float[Array, ""]) -> Local:
+    """Evaluate :class:`Local` at ``ln a`` (above the thermodynamics table: fully ionised)."""
+    a = jnp.exp(loga)
+    d = bg.densities(loga)
+    rho_tot = d["rho_g"] + d["rho_b"] + d["rho_cdm"] + d["rho_ur"] + d["rho_lambda"] + d["rho_fld"] + d["rho_ncdm"]
+    p_tot = (d["rho_g"] + d["rho_ur"]) / 3.0 - d["rho_lambda"] + d["w_fld"] * d["rho_fld"] + d["p_ncdm"]
+    aH = a * jnp.sqrt(rho_tot - bg.K / a**2)
+    aH_prime = -0.5 * a**2 * (rho_tot + 3.0 * p_tot)
+
+    # Thermodynamics tables in ln(1+z) = -ln a; clamp above their top (z = 1e5, fully ionised).
+    lnz_top = th.lnz[-1]
+    lnz = -loga
+    lnz_c = jnp.minimum(lnz, lnz_top)
+    x_e = spline_eval(lnz_c, th.lnz, th.x_e, th.x_e_y2)
+    dx_e_dlnz = jnp.where(lnz < lnz_top, spline_derivative(lnz_c, th.lnz, th.x_e, th.x_e_y2), 0.0)
+    T_b_c = spline_eval(lnz_c, th.lnz, th.T_b, th.T_b_y2)
+    dT_b_dlnz = spline_derivative(lnz_c, th.lnz, th.T_b, th.T_b_y2)
+    above = lnz >= lnz_top
+    T_b = jnp.where(above, T_b_c * jnp.exp(lnz - lnz_top), T_b_c)
+    dlnT_dlnz = jnp.where(above, 1.0, dT_b_dlnz / T_b_c)
+    kappa_c = spline_eval(lnz_c, th.lnz, th.kappa, th.kappa_y2)
+    one_plus_z2 = jnp.exp(2.0 * lnz)
+    dkappa = one_plus_z2 * th.nH0 * x_e * const.sigma_T_SI * const.Mpc_SI
+    # d kappa'/d tau = -aH d kappa'/d ln(1+z)
+    ddkappa = -aH * dkappa * (2.0 + dx_e_dlnz / x_e)
+    # Beyond the table the optical depth is astronomically large: exp(-kappa) = 0 there.
+    exp_m_kappa = jnp.where(above, 0.0, jnp.exp(-kappa_c))
+    mu_inv = 1.0 + (1.0 / const.not4 - 1.0) * th.YHe + x_e * (1.0 - th.YHe)
+    cb2 = _KB_OVER_MH_C2 * mu_inv * T_b * (1.0 + dlnT_dlnz / 3.0)
+    return Local(
+        a=a, aH=aH, aH_prime=aH_prime, tau=bg.conformal_time_loga(loga),
+        rho_g=d["rho_g"], rho_b=d["rho_b"], rho_cdm=d["rho_cdm"], rho_ur=d["rho_ur"],
+        rho_tot=rho_tot, p_tot=p_tot, dkappa=dkappa, ddkappa=ddkappa, exp_m_kappa=exp_m_kappa, cb2=cb2,
+    )
+
+
+class LocalTable(eqx.Module):
+    """:class:`Local` tabulated on a uniform ``ln a`` grid, for cheap evaluation inside the
+    integrators (cubic Hermite interpolation with exact slopes from ``jax.jvp``).
+
+    Smooth positive quantities are tabulated as logarithms. Photon, baryon, CDM and
+    massless-neutrino densities are exact power laws and are not tabulated.
+    """
+
+    loga0: float = eqx.field(static=True)
+    dloga: float = eqx.field(static=True)
+    values: Float[Array, "n 7"]
+    slopes: Float[Array, "n 7"]
+    rho0_g: Float[Array, ""]  #: rho_g a^4 [1/Mpc^2]
+    rho0_b: Float[Array, ""]  #: rho_b a^3
+    rho0_cdm: Float[Array, ""]
+    rho0_ur: Float[Array, ""]
+
+    def at(self, loga: Float[Array, ""]) -> Local:
+        from ..interpolation import hermite_uniform
+
+        col = [hermite_uniform(loga, self.loga0, self.dloga, self.values[:, j], self.slopes[:, j]) for j in range(7)]
+        a = jnp.exp(loga)
+        aH = jnp.exp(col[0])
+        dkappa = jnp.exp(col[2])
+        rho_g = self.rho0_g / a**4
+        rho_ur = self.rho0_ur / a**4
+        return Local(
+            a=a, aH=aH, aH_prime=col[6] * aH**2, tau=jnp.exp(col[1]),
+            rho_g=rho_g, rho_b=self.rho0_b / a**3, rho_cdm=self.rho0_cdm / a**3, rho_ur=rho_ur,
+            rho_tot=jnp.nan * a, p_tot=jnp.nan * a,
+            dkappa=dkappa, ddkappa=col[3] * aH * dkappa, exp_m_kappa=col[4], cb2=col[5],
+        )
+
+
+def _columns(bg: Background, th: Thermodynamics, loga):
+    loc = local_quantities(bg, th, loga)
+    return jnp.stack([
+        jnp.log(loc.aH), jnp.log(loc.tau), jnp.log(loc.dkappa), loc.ddkappa / (loc.aH * loc.dkappa),
+        loc.exp_m_kappa, loc.cb2, loc.aH_prime / loc.aH**2,
+    ])
+
+
+def local_table(bg: Background, th: Thermodynamics, loga_min: float, dloga: float) -> LocalTable:
+    """Tabulate :class:`Local` on ``[loga_min, 0]`` with spacing ``dloga`` (about)."""
+    import jax
+    import math
+
+    n = int(math.ceil(-loga_min / dloga))
+    d = -loga_min / n
+    grid = loga_min + d * jnp.arange(n + 1)
+    values, slopes = jax.vmap(lambda x: jax.jvp(lambda xx: _columns(bg, th, xx), (x,), (jnp.ones_like(x),)))(grid)
+    H02 = bg.H0**2
+    return LocalTable(
+        loga0=loga_min, dloga=d, values=values, slopes=slopes,
+        rho0_g=bg.Omega0_g * H02, rho0_b=bg.Omega0_b * H02, rho0_cdm=bg.Omega0_cdm * H02, rho0_ur=bg.Omega0_ur * H02,
+    )

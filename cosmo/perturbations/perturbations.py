@@ -1,0 +1,72 @@
+"""Driver of the perturbations stage: modes, grids, vmapped evolution, stored sources."""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from ..background import Background
+from ..params import CosmoParams
+from ..precision import Precision
+from ..thermodynamics import Thermodynamics
+from .equations import Layout
+from .evolve import mode_grids, mode_sources
+from .local import local_table
+from .sources import SOURCE_TYPES
+
+__all__ = ["Perturbations", "compute_perturbations", "source_grid"]
+
+
+class Perturbations(eqx.Module):
+    """Source functions ``sources[i_k, i_type, i_time]`` (types: :data:`SOURCE_TYPES`) of the
+    modes ``k`` [1/Mpc] at the times ``loga`` (ln a, ascending). Normalisation: comoving
+    curvature R = 1 on super-horizon scales (multiply by sqrt(P_R(k)))."""
+
+    k: Float[Array, " n_k"]
+    loga: Float[Array, " n_t"]
+    sources: Float[Array, "n_k n_types n_t"]
+
+    def source(self, name: str) -> Float[Array, "n_k n_t"]:
+        return self.sources[:, SOURCE_TYPES.index(name), :]
+
+
+def source_grid(prec: Precision) -> np.ndarray:
+    """Common ln a nodes of the stored sources (parameter independent): here the late
+    universe z <= z_max_pk where P(k, z) is available; z = 2 and z = 0 are nodes."""
+    pieces = []
+    for x_hi, x_lo in ((-math.log1p(prec.pk_z_max), -math.log(3.0)), (-math.log(3.0), 0.0)):
+        n = max(1, int(math.ceil((x_lo - x_hi) / prec.pk_dloga)))
+        pieces.append(np.linspace(x_hi, x_lo, n + 1))
+    return np.concatenate([pieces[0], pieces[1][1:]])
+
+
+def _layout(prec: Precision) -> Layout:
+    return Layout(prec.l_max_g, prec.l_max_pol_g, prec.l_max_ur)
+
+
+def compute_perturbations(
+    cp: CosmoParams, bg: Background, th: Thermodynamics, prec: Precision, ks: np.ndarray
+) -> Perturbations:
+    """Evolve the modes ``ks`` (static numpy array, 1/Mpc) and return their sources."""
+    if cp.N_ncdm > 0 or cp.has_fld:
+        raise NotImplementedError(
+            "perturbations are implemented for flat LCDM with massless neutrinos so far "
+            "(massive neutrinos, w0wa fluid and curvature are in progress)"
+        )
+    ks = np.asarray(ks, dtype=float)
+    src = source_grid(prec)
+    grids, index, rsa = mode_grids(
+        ks, src, prec.pert_ktau_ini, prec.pert_a_ini_max, prec.pert_dloga, prec.pert_dphase,
+        prec.pert_ktau_rsa, prec.pert_z_rsa,
+    )
+    loga_min = float(grids[:, 0].min()) - 0.1
+    table = local_table(bg, th, loga_min, prec.pert_table_dloga)
+    lay = _layout(prec)
+    run = jax.vmap(lambda k, g, i, r: mode_sources(k, g, i, r, table, lay))
+    sources = run(jnp.asarray(ks), jnp.asarray(grids), jnp.asarray(index), jnp.asarray(rsa))
+    return Perturbations(k=jnp.asarray(ks), loga=jnp.asarray(src), sources=sources)
