@@ -3,7 +3,7 @@
 ``P(k, z) = 2 pi^2 / k^3 P_R(k) delta_m(k, z)^2`` [Mpc^3] with ``delta_m`` the
 gauge-invariant comoving density contrast of baryons + CDM (CLASS ``pk_lin``
 convention), k in 1/Mpc. Between the computed modes, ln P is a natural cubic spline
-in ln k; between the stored times, delta_m is a natural cubic spline in ln a.
+in ln k; between the stored times, ln P is a natural cubic spline in ln a.
 sigma8 integrates the spline of P(k) times the top-hat window on the fixed k grid
 (Gauss-Legendre in every interval).
 """

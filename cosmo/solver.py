@@ -62,6 +62,7 @@ def _solve(cp: CosmoParams, prec: Precision, pk: bool = False) -> Solution:
     th = compute_thermodynamics(cp, bg, prec)
     mp = None
     if pk:
+        th = eqx.error_if(th, bg.K != 0.0, "P(k) with spatial curvature is not implemented yet (Omega_k must be 0)")
         mp = matter_power(cp, compute_perturbations(cp, bg, th, prec, pk_modes(prec)))
     return Solution(params=cp, background=bg, thermo=th, pk=mp)
 
@@ -75,10 +76,7 @@ def solve(params: Mapping[str, Any] | CosmoParams, prec: Precision | str | None 
     matter power spectrum (``sol.pk_lin(k, z)``, ``sol.sigma8``); flat LCDM with massless
     neutrinos only, so far.
     """
-    cp = resolve(params)
-    if pk and float(cp.Omega_k) != 0.0:
-        raise NotImplementedError("P(k) with spatial curvature is not implemented yet (Omega_k must be 0)")
-    return _solve(cp, get_precision(prec), pk)
+    return _solve(resolve(params), get_precision(prec), pk)
 
 
 def _derived_table(sol: Solution) -> dict[str, Float[Array, ""]]:

@@ -58,7 +58,6 @@ def test_linear_pk_modes_match_class(name):
         assert np.all(np.abs(err) < PK_TOL), (name, z, dict(zip(ks.round(5), err)))
 
 
-@pytest.mark.slow
 def test_pk_gradient_matches_finite_differences():
     """d ln P(k)/d theta by reverse mode vs central differences (fast preset, 2 modes)."""
     ks = np.array([0.01, 0.2])
@@ -78,3 +77,36 @@ def test_pk_gradient_matches_finite_differences():
         e[i] = h
         fd = (np.asarray(lnP(x0 + e)) - np.asarray(lnP(x0 - e))) / (2 * h)
         np.testing.assert_allclose(jac[:, i], fd, rtol=1e-3, atol=1e-6, err_msg=n)
+
+
+def _analytic_lnP(k, loga):
+    """A smooth BAO-free power spectrum shape times a growth factor D = a (test input only)."""
+    k = np.asarray(k)[..., None]
+    shape = np.log(2.0e4 * (k / 0.02) / (1.0 + (k / 0.02) ** 2.6))
+    return shape + 2.0 * np.asarray(loga)[None, :]
+
+
+def test_matter_power_interpolation_and_sigma_R_against_quadrature():
+    """MatterPower's splines and sigma_R against the exact function and scipy quadrature."""
+    from scipy.integrate import quad
+
+    from cosmo.fourier import MatterPower, pk_modes, sigma_R
+
+    ks = pk_modes(get_precision("default"))
+    loga = np.linspace(-math.log(11.0), 0.0, 121)
+    pk = MatterPower(lnk=jnp.log(ks), loga=jnp.asarray(loga), lnP=jnp.asarray(_analytic_lnP(ks, loga)))
+    kq = np.logspace(-4.3, 0.7, 37)
+    for z in (0.0, 0.37, 2.0, 7.5):
+        exact = np.exp(_analytic_lnP(kq, np.array([-math.log1p(z)]))[:, 0])
+        np.testing.assert_allclose(np.asarray(pk(jnp.asarray(kq), z)), exact, rtol=1e-4)
+
+    R = 8.0 / 0.6736
+
+    def integrand(lnk):
+        k = math.exp(lnk)
+        x = k * R
+        W = 3.0 * (math.sin(x) - x * math.cos(x)) / x**3
+        return k**3 * math.exp(float(_analytic_lnP(k, np.array([0.0])).squeeze())) * W**2 / (2 * math.pi**2)
+
+    expected = math.sqrt(quad(integrand, math.log(ks[0]), math.log(ks[-1]), limit=400)[0])
+    assert abs(float(sigma_R(pk, R, 0.0)) / expected - 1.0) < 1e-5

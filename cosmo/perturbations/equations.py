@@ -10,8 +10,9 @@ at ``l_max`` with Ma & Bertschinger's free-streaming closure
 
 No tight-coupling or radiation-streaming approximation: the stiff Thomson terms
 are handled by the L-stable implicit integrator, so the solution is a smooth
-function of the parameters. The independent variable is ``ln a``:
-``dy/dln a = y' / (a'/a)`` with ``'`` = d/dtau.
+function of the parameters. Late in the evolution of each mode photons and massless
+neutrinos follow the radiation-streaming approximation (RSA). The integrator works in
+``ln a``: ``dy/dln a = y' / (a'/a)`` with ``'`` = d/dtau.
 """
 
 from __future__ import annotations
@@ -22,11 +23,9 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..background import Background
-from ..thermodynamics import Thermodynamics
-from .local import Local, local_quantities
+from .local import Local
 
-__all__ = ["Layout", "Metric", "metric", "derivatives_tau", "vector_field"]
+__all__ = ["Layout", "Metric", "metric", "derivatives_tau"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,140 +129,50 @@ def metric(k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, 
     )
 
 
-def _free_streaming(k, F):
-    """k/(2l+1) [l F_(l-1) - (l+1) F_(l+1)], with the closure's streaming term k F_(lmax-1) at l_max."""
+def _free_streaming(k, F, tau):
+    """k/(2l+1) [l F_(l-1) - (l+1) F_(l+1)], with the l_max closure k F_(lmax-1) - (lmax+1)/tau F_lmax."""
     L = F.shape[0] - 1
     ell = jnp.arange(L + 1, dtype=F.dtype)
     F_lo = jnp.concatenate([jnp.zeros(1, F.dtype), F[:-1]])
     F_hi = jnp.concatenate([F[1:], jnp.zeros(1, F.dtype)])
     out = k * (ell * F_lo - (ell + 1.0) * F_hi) / (2.0 * ell + 1.0)
-    return out.at[L].set(k * F[L - 1])
-
-
-def explicit_tau(
-    k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False
-) -> tuple[Float[Array, " n"], Metric]:
-    """Non-stiff part of dy/dtau (free streaming, gravity, expansion, baryon pressure) and the metric.
-
-    With ``rsa`` the hierarchies are frozen (derivative 0, unused) and the Thomson drag
-    on the baryons, then weak, is explicit with the RSA photon velocity.
-    """
-    met = metric(k, y, loc, lay, rsa)
-    hp, etap = met.h_prime, met.eta_prime
-    F = y[lay.g0 : lay.pol0]
-    G = y[lay.pol0 : lay.ur0]
-    N = y[lay.ur0 : lay.size]
-    dF = _free_streaming(k, F)
-    # (the shear sources 8/5 eta' are in implicit_tau, with eta')
-    dF = dF.at[0].add(-2.0 / 3.0 * hp)
-    dF = dF.at[2].add(4.0 / 15.0 * hp)
-    dG = _free_streaming(k, G)
-    dN = _free_streaming(k, N)
-    dN = dN.at[0].add(-2.0 / 3.0 * hp)
-    dN = dN.at[2].add(4.0 / 15.0 * hp)
-    d_delta_b = -y[lay.theta_b] - 0.5 * hp
-    d_theta_b = -loc.aH * y[lay.theta_b] + loc.cb2 * k * k * y[lay.delta_b]
-    R = 4.0 * loc.rho_g / (3.0 * loc.rho_b)
-    d_theta_b = d_theta_b + jnp.where(rsa, R * loc.dkappa * (met.theta_g - y[lay.theta_b]), 0.0)
-    # eta' = 1.5 a^2 (rho + p) theta / k^2 has coefficients ~ 1/(k tau) on super-horizon
-    # scales: it is integrated with the stiff part (see implicit_tau), except in the RSA.
-    head = jnp.stack([jnp.where(rsa, etap, 0.0), -0.5 * hp, d_delta_b, d_theta_b])
-    tail = jnp.where(rsa, 0.0, jnp.concatenate([dF, dG, dN]))
-    return jnp.concatenate([head, tail]), met
-
-
-def _implicit_diagonal(loc: Local, lay: Layout) -> Float[Array, " n"]:
-    """Diagonal of the stiff operator (Thomson damping and the closures' -(l_max+1)/tau)."""
-    dk = loc.dkappa
-    closure = (jnp.zeros(lay.size)
-               .at[lay.pol0 - 1].set(lay.l_max_g + 1.0)
-               .at[lay.ur0 - 1].set(lay.l_max_pol_g + 1.0)
-               .at[lay.size - 1].set(lay.l_max_ur + 1.0)) / loc.tau
-    thomson = jnp.zeros(lay.size).at[lay.g0 + 1 : lay.ur0].set(1.0) * dk
-    return -(closure + thomson)
-
-
-def implicit_tau(k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False) -> Float[Array, " n"]:
-    """Stiff part of dy/dtau: Thomson scattering and the hierarchy closures (zero in the RSA)."""
-    dk = loc.dkappa
-    out = _implicit_diagonal(loc, lay) * y
-    R = 4.0 * loc.rho_g / (3.0 * loc.rho_b)
-    theta_b, F1 = y[lay.theta_b], y[lay.g0 + 1]
-    F2, G0, G2 = y[lay.g0 + 2], y[lay.pol0], y[lay.pol0 + 2]
-    out = out.at[lay.theta_b].set(R * dk * (0.75 * k * F1 - theta_b))
-    out = out.at[lay.g0 + 1].add(4.0 / (3.0 * k) * dk * theta_b)
-    out = out.at[lay.g0 + 2].add(0.1 * dk * (F2 + G0 + G2))
-    out = out.at[lay.pol0].add(0.5 * dk * (F2 + G0 + G2))
-    out = out.at[lay.pol0 + 2].add(0.1 * dk * (F2 + G0 + G2))
-    etap = _eta_prime(k, y, loc, lay)
-    out = out.at[lay.eta].set(etap)
-    out = out.at[lay.g0 + 2].add(1.6 * etap)
-    out = out.at[lay.ur0 + 2].add(1.6 * etap)
-    return jnp.where(rsa, 0.0, out)
-
-
-def _eta_prime(k, y, loc, lay):
-    """eta' = 1.5 a^2 (rho + p) theta / k^2 from the state (outside the RSA)."""
-    rho_plus_p_theta = k * (loc.rho_g * y[lay.g0 + 1] + loc.rho_ur * y[lay.ur0 + 1]) + loc.rho_b * y[lay.theta_b]
-    return 1.5 * loc.a**2 * rho_plus_p_theta / (k * k)
-
-
-def implicit_solve_tau(
-    k: Float[Array, ""], loc: Local, lay: Layout, c: Float[Array, ""], r: Float[Array, " n"], rsa=False
-) -> Float[Array, " n"]:
-    """Solve ``(1 - c I) Y = r`` for the stiff operator ``I`` of :func:`implicit_tau` (c in Mpc).
-
-    ``I`` is diagonal except for two blocks, (theta_b, F_1) and (F_2, G_0, G_2), solved in
-    closed form, and the eta row, which only depends on (theta_b, F_1, N_1): a
-    block-triangular system; eta' also sources F_2 and N_2 (8/5 eta').
-    """
-    dk = loc.dkappa
-    Y = r / (1.0 - c * _implicit_diagonal(loc, lay))
-    # (theta_b, F_1): determinant 1 + c dk (1 + R)
-    R = 4.0 * loc.rho_g / (3.0 * loc.rho_b)
-    cR, ck = c * R * dk, c * dk
-    det = 1.0 + ck + cR
-    r_t, r_1 = r[lay.theta_b], r[lay.g0 + 1]
-    Y = Y.at[lay.theta_b].set(((1.0 + ck) * r_t + cR * 0.75 * k * r_1) / det)
-    Y = Y.at[lay.g0 + 1].set(((1.0 + cR) * r_1 + ck * 4.0 / (3.0 * k) * r_t) / det)
-    # (F_2, G_0, G_2): M = 1 - c dk B with B = [[-0.9, 0.1, 0.1], [0.5, -0.5, 0.5], [0.1, 0.1, -0.9]]
-    x = ck
-    M = jnp.array([[1.0 + 0.9 * x, -0.1 * x, -0.1 * x],
-                   [-0.5 * x, 1.0 + 0.5 * x, -0.5 * x],
-                   [-0.1 * x, -0.1 * x, 1.0 + 0.9 * x]])
-    # eta' depends only on (theta_b, F_1, N_1), already solved (N_1 has no stiff term)
-    c_etap = c * _eta_prime(k, Y, loc, lay)
-    Y = Y.at[lay.eta].set(r[lay.eta] + c_etap)
-    Y = Y.at[lay.ur0 + 2].set(Y[lay.ur0 + 2] + 1.6 * c_etap / (1.0 - c * _implicit_diagonal(loc, lay)[lay.ur0 + 2]))
-    rhs3 = jnp.stack([r[lay.g0 + 2] + 1.6 * c_etap, r[lay.pol0], r[lay.pol0 + 2]])
-    sol3 = _solve3(M, rhs3)
-    Y = Y.at[lay.g0 + 2].set(sol3[0]).at[lay.pol0].set(sol3[1]).at[lay.pol0 + 2].set(sol3[2])
-    return jnp.where(rsa, r, Y)
-
-
-def _solve3(M, b):
-    """Cramer's rule for a 3x3 system (well conditioned here: 1 - M/x is an M-matrix)."""
-
-    def det3(m):
-        return (m[0, 0] * (m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1])
-                - m[0, 1] * (m[1, 0] * m[2, 2] - m[1, 2] * m[2, 0])
-                + m[0, 2] * (m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]))
-
-    det = det3(M)
-    return jnp.stack([det3(M.at[:, j].set(b)) for j in range(3)]) / det
+    return out.at[L].set(k * F[L - 1] - (L + 1.0) / tau * F[L])
 
 
 def derivatives_tau(
     k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False
 ) -> tuple[Float[Array, " n"], Metric]:
-    """Full dy/dtau of one mode, and the metric quantities used to build it."""
-    dy_e, met = explicit_tau(k, y, loc, lay, rsa)
-    return dy_e + implicit_tau(k, y, loc, lay, rsa), met
+    """dy/dtau of one mode, and the metric quantities used to build it.
 
+    With ``rsa`` (a traced boolean) the photon and neutrino hierarchies are frozen
+    (derivative 0, unused: :func:`metric` and the sources take the RSA values) and the
+    Thomson drag on the baryons uses the RSA photon velocity.
+    """
+    met = metric(k, y, loc, lay, rsa)
+    hp, etap = met.h_prime, met.eta_prime
+    dk = loc.dkappa
+    F = y[lay.g0 : lay.pol0]
+    G = y[lay.pol0 : lay.ur0]
+    N = y[lay.ur0 : lay.size]
+    theta_b = y[lay.theta_b]
 
-def vector_field(loga, y, args):
-    """dy/dln a for ``args = (k, bg, th, layout)`` (exact background, for tests)."""
-    k, bg, th, lay = args
-    loc = local_quantities(bg, th, loga)
-    dy, _ = derivatives_tau(k, y, loc, lay)
-    return dy / loc.aH
+    # photons: free streaming + Thomson collisions + metric
+    Pi = F[2] + G[0] + G[2]
+    dF = _free_streaming(k, F, loc.tau) - dk * F
+    dF = dF.at[0].add(dk * F[0] - 2.0 / 3.0 * hp)
+    dF = dF.at[1].add(4.0 / (3.0 * k) * dk * theta_b)
+    dF = dF.at[2].add(0.1 * dk * F[2] + 0.1 * dk * (G[0] + G[2]) + 4.0 / 15.0 * hp + 1.6 * etap)
+    dG = _free_streaming(k, G, loc.tau) - dk * G
+    dG = dG.at[0].add(0.5 * dk * Pi)
+    dG = dG.at[2].add(0.1 * dk * Pi)
+    # massless neutrinos
+    dN = _free_streaming(k, N, loc.tau)
+    dN = dN.at[0].add(-2.0 / 3.0 * hp)
+    dN = dN.at[2].add(4.0 / 15.0 * hp + 1.6 * etap)
+    # baryons (R = 4 rho_g / (3 rho_b)) and CDM (at rest in this gauge)
+    R = 4.0 * loc.rho_g / (3.0 * loc.rho_b)
+    d_delta_b = -theta_b - 0.5 * hp
+    d_theta_b = -loc.aH * theta_b + loc.cb2 * k * k * y[lay.delta_b] + R * dk * (met.theta_g - theta_b)
+    head = jnp.stack([etap, -0.5 * hp, d_delta_b, d_theta_b])
+    tail = jnp.where(rsa, 0.0, jnp.concatenate([dF, dG, dN]))
+    return jnp.concatenate([head, tail]), met

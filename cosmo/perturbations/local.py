@@ -10,16 +10,19 @@ conformal time in Mpc; primes are derivatives with respect to conformal time.
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import constants as const
 from ..background import Background
-from ..interpolation import spline_derivative, spline_eval
+from ..interpolation import hermite_uniform, spline_derivative, spline_eval
 from ..thermodynamics import Thermodynamics
 
-__all__ = ["Local", "local_quantities"]
+__all__ = ["Local", "LocalTable", "local_quantities", "local_table"]
 
 #: k_B / (m_H c^2) [1/K]: converts T_b into the baryon sound speed squared.
 _KB_OVER_MH_C2 = const.k_B_SI / (const.m_H_SI * const.c_SI**2)
@@ -36,8 +39,6 @@ class Local(eqx.Module):
     rho_b: Float[Array, ""]
     rho_cdm: Float[Array, ""]
     rho_ur: Float[Array, ""]
-    rho_tot: Float[Array, ""]
-    p_tot: Float[Array, ""]
     dkappa: Float[Array, ""]  #: Thomson scattering rate kappa' = a n_e sigma_T [1/Mpc]
     ddkappa: Float[Array, ""]  #: kappa'' [1/Mpc^2]
     exp_m_kappa: Float[Array, ""]  #: exp(-kappa), kappa counted from today
@@ -86,7 +87,7 @@ def local_quantities(bg: Background, th: Thermodynamics, loga: Float[Array, ""])
     return Local(
         a=a, aH=aH, aH_prime=aH_prime, tau=bg.conformal_time_loga(loga),
         rho_g=d["rho_g"], rho_b=d["rho_b"], rho_cdm=d["rho_cdm"], rho_ur=d["rho_ur"],
-        rho_tot=rho_tot, p_tot=p_tot, dkappa=dkappa, ddkappa=ddkappa, exp_m_kappa=exp_m_kappa, cb2=cb2,
+        dkappa=dkappa, ddkappa=ddkappa, exp_m_kappa=exp_m_kappa, cb2=cb2,
     )
 
 
@@ -108,8 +109,6 @@ class LocalTable(eqx.Module):
     rho0_ur: Float[Array, ""]
 
     def at(self, loga: Float[Array, ""]) -> Local:
-        from ..interpolation import hermite_uniform
-
         col = [hermite_uniform(loga, self.loga0, self.dloga, self.values[:, j], self.slopes[:, j]) for j in range(7)]
         a = jnp.exp(loga)
         aH = jnp.exp(col[0])
@@ -119,7 +118,6 @@ class LocalTable(eqx.Module):
         return Local(
             a=a, aH=aH, aH_prime=col[6] * aH**2, tau=jnp.exp(col[1]),
             rho_g=rho_g, rho_b=self.rho0_b / a**3, rho_cdm=self.rho0_cdm / a**3, rho_ur=rho_ur,
-            rho_tot=jnp.nan * a, p_tot=jnp.nan * a,
             dkappa=dkappa, ddkappa=col[3] * aH * dkappa, exp_m_kappa=col[4], cb2=col[5],
         )
 
@@ -134,9 +132,6 @@ def _columns(bg: Background, th: Thermodynamics, loga):
 
 def local_table(bg: Background, th: Thermodynamics, loga_min: float, dloga: float) -> LocalTable:
     """Tabulate :class:`Local` on ``[loga_min, 0]`` with spacing ``dloga`` (about)."""
-    import jax
-    import math
-
     n = int(math.ceil(-loga_min / dloga))
     d = -loga_min / n
     grid = loga_min + d * jnp.arange(n + 1)
