@@ -59,6 +59,46 @@ class Precision:
     pk_z_max: float = 10.0
     pk_dloga: float = 0.02
 
+    # ---- CMB sources, line-of-sight transfer and C_l (cosmo/transfer, cosmo/harmonic.py)
+    #: Sources are stored from z = cmb_z_start; ln a steps: cmb_dloga_rec down to
+    #: z = cmb_z_rec_end, cmb_dloga_mid down to z = cmb_z_reio_start, cmb_dloga_reio down
+    #: to z = 2, then pk_dloga (z = 2 and 0 are nodes).
+    cmb_z_start: float = 3000.0
+    cmb_dloga_rec: float = 4.0e-3
+    cmb_z_rec_end: float = 450.0
+    cmb_dloga_mid: float = 0.02
+    cmb_z_reio_start: float = 40.0
+    cmb_dloga_reio: float = 0.01
+    #: Line-of-sight quadrature after z = cmb_z_rec_end: sources splined in ln a onto nodes
+    #: uniform in (fiducial) conformal time with this step [Mpc] (resolves j_l(k chi)).
+    cmb_dtau_late: float = 10.0
+    #: Source modes: k_min = cmb_k_min, cmb_k_per_decade modes per decade (logarithmic) until
+    #: the linear step cmb_k_step_sub * 2 pi / r_s (r_s = 145 Mpc) is smaller.
+    cmb_k_min: float = 1.0e-5
+    cmb_k_per_decade: int = 40
+    cmb_k_step_sub: float = 0.04
+    #: ... but never more than cmb_k_step_mid [1/Mpc] below cmb_k_mid_end (resolves the
+    #: oscillation of the reionization sources in k, period 2 pi / (tau_reio - tau_rec)).
+    cmb_k_step_mid: float = 3.0e-4
+    cmb_k_mid_end: float = 0.02
+    #: Largest k of the sources and transfer functions: cmb_k_max_over_l * l_max / 14000 Mpc.
+    cmb_k_max_over_l: float = 3.0
+    #: Transfer k grid: linear step q_linstep * 2 pi / 13860 Mpc above the logarithmic part
+    #: (q_per_decade points per decade from q_k_min).
+    q_linstep: float = 0.45
+    q_per_decade: int = 100
+    q_k_min: float = 2.0e-5
+    #: Multipoles where C_l is computed (then splined in l): every l up to l_all, then
+    #: steps growing by l_logstep until they reach l_linstep.
+    l_all: int = 12
+    l_logstep: float = 1.12
+    l_linstep: int = 20
+    #: Lensing potential: Limber approximation above this l (as CLASS; cl_ref.pre uses 40).
+    l_switch_limber: int = 40
+    #: Bessel table step in x = k (tau0 - tau) and its end.
+    bessel_dx: float = 0.25
+    bessel_x_max: float = 7000.0
+
 
 PRESETS: dict[str, Precision] = {
     "default": Precision(),

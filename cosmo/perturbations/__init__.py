@@ -4,7 +4,7 @@ of wavenumbers, and their source functions on a common time grid.
 Modules: :mod:`.local` (background/thermodynamics at one time and their table),
 :mod:`.equations` (the vector field, with the radiation-streaming approximation),
 :mod:`.initial` (adiabatic initial conditions), :mod:`.integrator` (linear L-stable
-ESDIRK), :mod:`.evolve` (fixed per-mode grids), :mod:`.sources` (source functions).
+Rosenbrock, RODAS4), :mod:`.evolve` (fixed per-mode grids), :mod:`.sources` (source functions).
 """
 
 from .perturbations import Perturbations, compute_perturbations, source_grid

@@ -1,6 +1,6 @@
 """Integration of the perturbation equations of every mode on fixed time grids.
 
-Each mode is integrated in ``ln a`` by the linear L-stable ESDIRK integrator of
+Each mode is integrated in ``ln a`` by the linear L-stable Rosenbrock integrator (RODAS4) of
 :mod:`.integrator` on a *fixed* grid: no adaptive step-size control, so the
 sources are smooth functions of the cosmological parameters. The grid of a mode
 depends only on ``k`` and the precision settings (never on the parameters). It
@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import math
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
 from .equations import Layout, derivatives_tau
 from .initial import adiabatic_initial_conditions
-from .integrator import solve_linear_esdirk
+from .integrator import solve_linear_rosenbrock
 from .local import LocalTable
 from .sources import source_functions
 
-__all__ = ["fiducial_tau", "initial_loga", "rsa_loga", "mode_grid", "mode_grids", "mode_sources"]
+__all__ = ["fiducial_tau", "fiducial_loga", "initial_loga", "rsa_loga", "mode_grid", "mode_grids", "mode_sources"]
 
 # Fiducial radiation + matter universe for node placement only: a = A tau^2 + B tau.
 _H0_FID = 67.36 / 299792.458
@@ -40,6 +38,11 @@ _B_FID = _H0_FID * math.sqrt(9.14e-5)
 def fiducial_tau(a: np.ndarray) -> np.ndarray:
     """Conformal time [Mpc] of the fiducial universe at scale factor ``a`` (node placement only)."""
     return (-_B_FID + np.sqrt(_B_FID**2 + 4.0 * _A_FID * a)) / (2.0 * _A_FID)
+
+
+def fiducial_loga(tau: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`fiducial_tau`: ln a at conformal time ``tau`` [Mpc] (node placement only)."""
+    return np.log(_A_FID * tau**2 + _B_FID * tau)
 
 
 def initial_loga(k: float, ktau_ini: float, a_ini_max: float) -> float:
@@ -121,15 +124,13 @@ def mode_sources(
     Steps starting at or after ``loga_rsa`` use the radiation-streaming approximation.
     """
     y0 = adiabatic_initial_conditions(k, table.at(grid[0]), lay)
-    zeros = jnp.zeros_like(y0)
 
-    def matrix(x, x_step):
+    def field(x, x_step, y):
         loc = table.at(x)
-        rsa = x_step >= loga_rsa
-        return jax.jacfwd(lambda y: derivatives_tau(k, y, loc, lay, rsa)[0])(zeros) / loc.aH
+        return derivatives_tau(k, y, loc, lay, x_step >= loga_rsa)[0] / loc.aH
 
     def save(x, y):
         return source_functions(k, y, table.at(x), lay, x > loga_rsa)
 
-    sources = solve_linear_esdirk(matrix, y0, grid, save)
+    sources = solve_linear_rosenbrock(field, y0, grid, save)
     return sources[source_index].T

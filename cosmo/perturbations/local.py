@@ -51,8 +51,10 @@ class Local(eqx.Module):
 
     @property
     def g_prime(self) -> Float[Array, ""]:
-        """Derivative of the visibility with respect to conformal time [1/Mpc^2]."""
-        return (self.ddkappa - self.dkappa**2) * self.exp_m_kappa
+        """Derivative of the visibility with respect to conformal time [1/Mpc^2]:
+        ``(kappa'' + kappa'^2) exp(-kappa)`` (``kappa`` is the optical depth to today,
+        so ``d exp(-kappa) / d tau = kappa' exp(-kappa)``)."""
+        return (self.ddkappa + self.dkappa**2) * self.exp_m_kappa
 
 
 def local_quantities(bg: Background, th: Thermodynamics, loga: Float[Array, ""]) -> Local:

@@ -35,14 +35,22 @@ class Perturbations(eqx.Module):
         return self.sources[:, SOURCE_TYPES.index(name), :]
 
 
-def source_grid(prec: Precision) -> np.ndarray:
-    """Common ln a nodes of the stored sources (parameter independent): here the late
-    universe z <= z_max_pk where P(k, z) is available; z = 2 and z = 0 are nodes."""
+def source_grid(prec: Precision, cmb: bool = False) -> np.ndarray:
+    """Common ln a nodes of the stored sources (parameter independent); z = 2 and z = 0
+    are nodes. Without ``cmb``: the late universe z <= pk_z_max where P(k, z) is available.
+    With ``cmb``: from ``cmb_z_start`` (before recombination), dense through recombination
+    and reionization (line-of-sight integrals; also covers P(k, z) for z <= pk_z_max)."""
+    if cmb:
+        edges = [prec.cmb_z_start, prec.cmb_z_rec_end, prec.cmb_z_reio_start, 2.0, 0.0]
+        steps = [prec.cmb_dloga_rec, prec.cmb_dloga_mid, prec.cmb_dloga_reio, prec.pk_dloga]
+    else:
+        edges, steps = [prec.pk_z_max, 2.0, 0.0], [prec.pk_dloga, prec.pk_dloga]
     pieces = []
-    for x_hi, x_lo in ((-math.log1p(prec.pk_z_max), -math.log(3.0)), (-math.log(3.0), 0.0)):
-        n = max(1, int(math.ceil((x_lo - x_hi) / prec.pk_dloga)))
-        pieces.append(np.linspace(x_hi, x_lo, n + 1))
-    return np.concatenate([pieces[0], pieces[1][1:]])
+    for z_hi, z_lo, step in zip(edges[:-1], edges[1:], steps):
+        x_hi, x_lo = -math.log1p(z_hi), -math.log1p(z_lo)
+        n = max(1, int(math.ceil((x_lo - x_hi) / step)))
+        pieces.append(np.linspace(x_hi, x_lo, n + 1)[(1 if pieces else 0):])
+    return np.concatenate(pieces)
 
 
 def _layout(prec: Precision) -> Layout:
@@ -50,16 +58,17 @@ def _layout(prec: Precision) -> Layout:
 
 
 def compute_perturbations(
-    cp: CosmoParams, bg: Background, th: Thermodynamics, prec: Precision, ks: np.ndarray
+    cp: CosmoParams, bg: Background, th: Thermodynamics, prec: Precision, ks: np.ndarray, cmb: bool = False
 ) -> Perturbations:
-    """Evolve the modes ``ks`` (static numpy array, 1/Mpc) and return their sources."""
+    """Evolve the modes ``ks`` (static numpy array, 1/Mpc) and return their sources on
+    :func:`source_grid` (``cmb``: including recombination, for the C_l)."""
     if cp.N_ncdm > 0 or cp.has_fld:
         raise NotImplementedError(
             "perturbations are implemented for flat LCDM with massless neutrinos so far "
             "(massive neutrinos, w0wa fluid and curvature are in progress)"
         )
     ks = np.asarray(ks, dtype=float)
-    src = source_grid(prec)
+    src = source_grid(prec, cmb)
     grids, index, rsa = mode_grids(
         ks, src, prec.pert_ktau_ini, prec.pert_a_ini_max, prec.pert_dloga, prec.pert_dphase,
         prec.pert_ktau_rsa, prec.pert_z_rsa,

@@ -1,0 +1,56 @@
+"""Angular power spectra from the transfer functions (CLASS ``harmonic.c`` conventions).
+
+``C_l^{XY} = 4 pi int dk/k P_R(k) Delta^X_l(k) Delta^Y_l(k)`` (trapezoid on the transfer
+k grid), computed at the sampled multipoles and splined in l (natural cubic spline of
+``l(l+1) C_l``) to every l. C_l are dimensionless (temperature in units of T_cmb), like
+classy's ``raw_cl``: keys ``tt, ee, te, pp, tp``; ``pp`` is the lensing potential.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from .params import CosmoParams
+from .primordial import primordial_scalar
+from .transfer import Transfer
+from .transfer.transfer import _spline_matrix
+
+__all__ = ["AngularSpectra", "compute_cl"]
+
+_PAIRS = {"tt": ("t", "t"), "ee": ("e", "e"), "te": ("t", "e"), "pp": ("phi", "phi"), "tp": ("t", "phi")}
+
+
+class AngularSpectra(eqx.Module):
+    """Unlensed scalar C_l for ``l = 0 .. l_max`` (zero for l < 2), dimensionless."""
+
+    ell: Float[Array, " n"]
+    tt: Float[Array, " n"]
+    ee: Float[Array, " n"]
+    te: Float[Array, " n"]
+    pp: Float[Array, " n"]
+    tp: Float[Array, " n"]
+
+    def as_dict(self) -> dict[str, Array]:
+        return {"ell": self.ell, "tt": self.tt, "ee": self.ee, "te": self.te, "pp": self.pp, "tp": self.tp}
+
+
+def compute_cl(cp: CosmoParams, tr: Transfer, l_max: int) -> AngularSpectra:
+    k = tr.k
+    dk = jnp.diff(k)
+    wk = 0.5 * (jnp.concatenate([dk, jnp.zeros(1)]) + jnp.concatenate([jnp.zeros(1), dk]))
+    weight = 4.0 * math.pi * wk / k * primordial_scalar(cp, k)
+    ls = np.asarray(tr.l)
+    ell = np.arange(l_max + 1)
+    M = jnp.asarray(_spline_matrix(tuple(ls.astype(float)), tuple(ell[2:].astype(float))))
+    fac_s = jnp.asarray(ls * (ls + 1.0))
+    out = {}
+    for key, (a, b) in _PAIRS.items():
+        cl_s = jnp.sum(weight[None, :] * getattr(tr, a) * getattr(tr, b), axis=1)
+        cl = (M @ (fac_s * cl_s)) / (ell[2:] * (ell[2:] + 1.0))
+        out[key] = jnp.concatenate([jnp.zeros(2), cl])
+    return AngularSpectra(ell=jnp.asarray(ell, dtype=float), **out)
