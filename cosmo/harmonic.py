@@ -15,10 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .interpolation import natural_spline_matrix, trapezoid_weights
 from .params import CosmoParams
 from .primordial import primordial_scalar
 from .transfer import Transfer
-from .transfer.transfer import _spline_matrix
 
 __all__ = ["AngularSpectra", "compute_cl"]
 
@@ -40,13 +40,12 @@ class AngularSpectra(eqx.Module):
 
 
 def compute_cl(cp: CosmoParams, tr: Transfer, l_max: int) -> AngularSpectra:
+    """C_l for ``l <= l_max`` from the transfer functions ``tr`` (computed for the same ``l_max``)."""
     k = tr.k
-    dk = jnp.diff(k)
-    wk = 0.5 * (jnp.concatenate([dk, jnp.zeros(1)]) + jnp.concatenate([jnp.zeros(1), dk]))
-    weight = 4.0 * math.pi * wk / k * primordial_scalar(cp, k)
+    weight = 4.0 * math.pi * trapezoid_weights(k) / k * primordial_scalar(cp, k)
     ls = np.asarray(tr.l)
     ell = np.arange(l_max + 1)
-    M = jnp.asarray(_spline_matrix(tuple(ls.astype(float)), tuple(ell[2:].astype(float))))
+    M = jnp.asarray(natural_spline_matrix(tuple(ls.astype(float)), tuple(ell[2:].astype(float))))
     fac_s = jnp.asarray(ls * (ls + 1.0))
     out = {}
     for key, (a, b) in _PAIRS.items():

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
+from scipy.interpolate import CubicSpline
 
 
 def hermite_uniform(
@@ -91,3 +95,16 @@ def spline_cumulative_integral(x: Float[Array, " n"], y: Float[Array, " n"], y2:
     h = jnp.diff(x)
     pieces = 0.5 * h * (y[:-1] + y[1:]) - h**3 / 24.0 * (y2[:-1] + y2[1:])
     return jnp.concatenate([jnp.zeros(1), jnp.cumsum(pieces)])
+
+
+def trapezoid_weights(x: Float[Array, " n"]) -> Float[Array, " n"]:
+    """Weights ``w`` with ``sum(w * f) = trapezoid rule of f`` on the (ascending) nodes ``x``."""
+    dx = jnp.diff(x)
+    zero = jnp.zeros(1, dtype=dx.dtype)
+    return 0.5 * (jnp.concatenate([dx, zero]) + jnp.concatenate([zero, dx]))
+
+
+@functools.lru_cache(maxsize=16)
+def natural_spline_matrix(x_from: tuple[float, ...], x_to: tuple[float, ...]) -> np.ndarray:
+    """Linear map (numpy, for static grids): values at ``x_from`` -> natural cubic spline at ``x_to``."""
+    return CubicSpline(np.asarray(x_from), np.eye(len(x_from)), bc_type="natural")(np.asarray(x_to))

@@ -44,3 +44,18 @@ def test_spline_integral_and_derivative_converge():
     xq = jnp.linspace(0.3, 2.8, 11)
     np.testing.assert_allclose(np.asarray(spline_derivative(xq, x, y, y2)), np.cos(np.asarray(xq)), atol=1e-6)
     np.testing.assert_allclose(np.asarray(spline_eval(xq, x, y, y2)), np.sin(np.asarray(xq)), atol=1e-9)
+
+
+def test_trapezoid_weights_and_spline_matrix():
+    from cosmo.interpolation import natural_spline_matrix, trapezoid_weights
+
+    x = np.sort(np.random.default_rng(1).uniform(0.0, 3.0, 40))
+    # the trapezoid rule is exact for linear functions
+    np.testing.assert_allclose(float(jnp.sum(trapezoid_weights(jnp.asarray(x)) * (2.0 * x + 1.0))),
+                               (x[-1] ** 2 + x[-1]) - (x[0] ** 2 + x[0]), rtol=1e-13)
+    # the matrix reproduces the JAX natural spline of any data on the same knots
+    y = np.sin(2.0 * x)
+    xq = np.linspace(x[0], x[-1], 101)
+    y2 = natural_spline_second_derivatives(jnp.asarray(x), jnp.asarray(y))
+    ref = spline_eval(jnp.asarray(xq), jnp.asarray(x), jnp.asarray(y), y2)
+    np.testing.assert_allclose(natural_spline_matrix(tuple(x), tuple(xq)) @ y, np.asarray(ref), atol=1e-12)

@@ -33,7 +33,7 @@ from jaxtyping import Array, Float
 __all__ = ["solve_linear_rosenbrock", "RODAS4"]
 
 
-class _Rodas4:
+class RODAS4:
     """RODAS4 coefficients (Hairer's ``rodas.f``, ``METH = 1``), in the ``k``-formulation."""
 
     gamma = 0.25
@@ -57,8 +57,6 @@ class _Rodas4:
     ]
 
 
-RODAS4 = _Rodas4
-
 
 def solve_linear_rosenbrock(
     field: Callable[[Float[Array, ""], Float[Array, ""], Float[Array, " n"]], Float[Array, " n"]],
@@ -72,7 +70,6 @@ def solve_linear_rosenbrock(
     approximation regime). Returns ``save(t, y)`` (default ``y``) at every node.
     """
     save = save if save is not None else (lambda t, y: y)
-    tab = RODAS4
     eye = jnp.eye(y0.shape[0], dtype=y0.dtype)
 
     @jax.checkpoint
@@ -83,17 +80,17 @@ def solve_linear_rosenbrock(
         h_s = jnp.where(live, h, 1.0)
         J = jax.jacfwd(lambda u: field(t, t, u))(jnp.zeros_like(y))
         f0, f_t = jax.jvp(lambda s: field(s, t, y), (t,), (jnp.ones_like(t),))
-        lu = jsl.lu_factor(eye / (h_s * tab.gamma) - J)
+        lu = jsl.lu_factor(eye / (h_s * RODAS4.gamma) - J)
         ks = []
         for i in range(6):
             if i == 0:
                 Y, f = y, f0
             else:
-                Y = (ks[-1] + Y) if i == 5 else y + sum(float(a) * ks[j] for j, a in enumerate(tab.a[i]))
-                f = field(t + float(tab.c[i]) * h_s, t, Y)
-            rhs = f + sum(float(cij) / h_s * ks[j] for j, cij in enumerate(tab.C[i]))
-            if tab.d[i] != 0.0:
-                rhs = rhs + (h_s * float(tab.d[i])) * f_t
+                Y = (ks[-1] + Y) if i == 5 else y + sum(float(a) * ks[j] for j, a in enumerate(RODAS4.a[i]))
+                f = field(t + float(RODAS4.c[i]) * h_s, t, Y)
+            rhs = f + sum(float(cij) / h_s * ks[j] for j, cij in enumerate(RODAS4.C[i]))
+            if RODAS4.d[i] != 0.0:
+                rhs = rhs + (h_s * float(RODAS4.d[i])) * f_t
             ks.append(jsl.lu_solve(lu, rhs))
         y_next = jnp.where(live, Y + ks[-1], y)
         return y_next, save(t_next, y_next)

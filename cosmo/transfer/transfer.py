@@ -19,7 +19,6 @@ constant linear maps). Normalisation: comoving curvature R = 1;
 
 from __future__ import annotations
 
-import functools
 import math
 
 import equinox as eqx
@@ -27,9 +26,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
-from scipy.interpolate import CubicSpline
 
 from ..background import Background
+from ..interpolation import natural_spline_matrix, trapezoid_weights
 from ..perturbations import Perturbations
 from ..perturbations.evolve import fiducial_loga, fiducial_tau
 from ..perturbations.perturbations import source_grid
@@ -98,13 +97,6 @@ def quadrature_loga(prec: Precision) -> np.ndarray:
     return np.concatenate([rec, late])
 
 
-@functools.lru_cache(maxsize=8)
-def _spline_matrix(x_from: tuple[float, ...], x_to: tuple[float, ...]) -> np.ndarray:
-    """Linear map: values at ``x_from`` -> natural cubic spline at ``x_to``."""
-    n = len(x_from)
-    return CubicSpline(np.asarray(x_from), np.eye(n), bc_type="natural")(np.asarray(x_to))
-
-
 class Transfer(eqx.Module):
     """Transfer functions ``delta[type][i_l, i_k]`` at multipoles ``l`` and wavenumbers ``k``."""
 
@@ -127,13 +119,13 @@ def compute_transfer(
         raise ValueError("the sources must be computed on the modes cmb_modes(prec, l_max)")
     table = bessel_table(ls, prec.bessel_dx, prec.bessel_x_max)
     loga_q = quadrature_loga(prec)
-    M_k = jnp.asarray(_spline_matrix(tuple(ks), tuple(kq)))
-    M_t = jnp.asarray(_spline_matrix(tuple(source_grid(prec, cmb=True)), tuple(loga_q)))
+    M_k = jnp.asarray(natural_spline_matrix(tuple(ks), tuple(kq)))
+    M_t = jnp.asarray(natural_spline_matrix(tuple(source_grid(prec, cmb=True)), tuple(loga_q)))
 
     tau = bg.conformal_time_loga(jnp.asarray(loga_q))
     tau0 = bg.conformal_age
     chi = tau0 - tau
-    w = 0.5 * jnp.concatenate([tau[1:2] - tau[:1], tau[2:] - tau[:-2], tau[-1:] - tau[-2:-1]])
+    w = trapezoid_weights(tau)
     tau_rec = th.tau_rec
     lens_w = jnp.where(
         (tau > tau_rec) & (chi > 0.0), (tau_rec - tau) / jnp.where(chi > 0.0, chi, 1.0) / (tau0 - tau_rec), 0.0
