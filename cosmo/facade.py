@@ -12,10 +12,15 @@ Units and return types follow classy: plain Python floats, distances in Mpc,
 ``Hubble`` in 1/Mpc, ages in Gyr. The facade is a thin object over the pure
 functions of :mod:`cosmo.solver`; nothing in the physics depends on it.
 
+Spectra follow classy's ``output`` key: ``tCl``/``pCl``/``lCl`` enable ``raw_cl(lmax)``
+(unlensed, dimensionless, up to ``l_max_scalars``, default 2500), ``mPk`` enables
+``pk_lin(k, z)`` [Mpc^3, k in 1/Mpc] and ``sigma8()``. They are computed on their first
+request (the perturbations take minutes on a CPU) and cached until the next ``set``.
+
 Differences from classy, for now: recombination is RECFAST (classy's default is
-HyRec; ``recombination`` = ``'RECFAST'`` reproduces CLASS), and spectra/P(k)
-methods arrive with the perturbation stage. classy's run-control keys (``output``,
-``lensing``, ``l_max_scalars``, ``*_verbose``, ...) are accepted and stored.
+HyRec; ``recombination`` = ``'RECFAST'`` reproduces CLASS); spectra for flat LCDM with
+massless neutrinos only; lensed spectra arrive with the lensing stage. classy's other
+run-control keys (``lensing``, ``*_verbose``, ...) are accepted and stored.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ import numpy as np
 from .params import CosmoParameterError, resolve
 from .precision import Precision, get_precision
 from .solver import Solution, derived_parameters, solve
+
+#: classy's default ``l_max_scalars``.
+DEFAULT_L_MAX_SCALARS = 2500
 
 __all__ = ["Class", "CosmoError", "CosmoSevereError", "CosmoComputationError"]
 
@@ -75,6 +83,8 @@ class Class:
         self._prec = get_precision(precision)
         self._pars: dict[str, Any] = {}
         self._sol: Solution | None = None
+        self._cp = None
+        self._spectra: dict[str, Solution] = {}
 
     # ------------------------------------------------------------------ input
     def set(self, *args: Mapping[str, Any], **kwargs: Any) -> bool:
@@ -84,7 +94,7 @@ class Class:
                 raise CosmoSevereError(f"set() takes dicts of parameters, got {type(d).__name__}")
             self._pars.update(d)
         self._pars.update(kwargs)
-        self._sol = None
+        self.struct_cleanup()
         return True
 
     def pars(self) -> dict[str, Any]:
@@ -93,11 +103,12 @@ class Class:
     def empty(self) -> None:
         """Forget all parameters and results."""
         self._pars = {}
-        self._sol = None
+        self.struct_cleanup()
 
     def struct_cleanup(self) -> None:
         """Free the computed structures (parameters are kept), as classy."""
         self._sol = None
+        self._spectra = {}
 
     def _physics_params(self) -> dict[str, Any]:
         phys: dict[str, Any] = {}
@@ -120,6 +131,53 @@ class Class:
         if not bool(np.isfinite(float(sol.thermo.z_star))):
             raise CosmoComputationError(f"non-finite result for parameters {self._pars}")
         self._sol = sol
+        self._cp = cp
+
+    # ------------------------------------------------------------------ spectra (computed on request)
+    def _outputs(self) -> set[str]:
+        return {o.strip() for o in str(self._pars.get("output", "")).replace(",", " ").split()}
+
+    def _l_max_scalars(self) -> int:
+        return int(float(self._pars.get("l_max_scalars", DEFAULT_L_MAX_SCALARS)))
+
+    def _spectra_solution(self, kind: str) -> Solution:
+        _ = self._solution  # raises if compute() was not called
+        if kind not in self._spectra:
+            try:
+                if kind == "cl":
+                    self._spectra[kind] = solve(self._cp, self._prec, l_max=self._l_max_scalars())
+                else:
+                    self._spectra[kind] = solve(self._cp, self._prec, pk=True)
+            except NotImplementedError as err:
+                raise CosmoSevereError(str(err)) from err
+        return self._spectra[kind]
+
+    def raw_cl(self, lmax: int = -1, nofail: bool = False) -> dict[str, np.ndarray]:
+        """Unlensed C_l (dimensionless, l = 0..lmax; classy keys tt, ee, te, bb, pp, tp, ell)."""
+        if not self._outputs() & {"tCl", "pCl", "lCl"}:
+            raise CosmoSevereError("No Cl computed: add tCl, pCl or lCl to the 'output' parameter")
+        l_max = self._l_max_scalars()
+        if lmax == -1:
+            lmax = l_max
+        if lmax > l_max:
+            raise CosmoSevereError(f"Asked for lmax = {lmax}, the maximum l computed is l_max_scalars = {l_max}")
+        cl = self._spectra_solution("cl").cl.truncate(lmax)
+        out = {key: np.asarray(value, dtype=float) for key, value in cl.as_dict().items()}
+        out["bb"] = np.zeros_like(out["tt"])  # scalar modes only (tensors arrive with the lensing stage)
+        out["ell"] = np.arange(lmax + 1)
+        return {key: out[key] for key in ("tt", "ee", "te", "bb", "pp", "tp", "ell")}
+
+    def pk_lin(self, k: float, z: float) -> float:
+        """Linear matter power spectrum [Mpc^3] at k [1/Mpc] and redshift z."""
+        if "mPk" not in self._outputs():
+            raise CosmoSevereError("No P(k) computed: add mPk to the 'output' parameter")
+        return self._float(self._spectra_solution("pk").pk_lin(k, z))
+
+    def sigma8(self) -> float:
+        """sigma8 (linear, z = 0)."""
+        if "mPk" not in self._outputs():
+            raise CosmoSevereError("No P(k) computed: add mPk to the 'output' parameter")
+        return self._float(self._spectra_solution("pk").sigma8)
 
     # ------------------------------------------------------------------ output helpers
     @property

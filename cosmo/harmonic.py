@@ -1,7 +1,7 @@
 """Angular power spectra from the transfer functions (CLASS ``harmonic.c`` conventions).
 
 ``C_l^{XY} = 4 pi int dk/k P_R(k) Delta^X_l(k) Delta^Y_l(k)`` (trapezoid on the transfer
-k grid), computed at the sampled multipoles and splined in l (natural cubic spline of
+k grid; phi-phi on its extended lensing grid), computed at the sampled multipoles and splined in l (natural cubic spline of
 ``l(l+1) C_l``) to every l. C_l are dimensionless (temperature in units of T_cmb), like
 classy's ``raw_cl``: keys ``tt, ee, te, pp, tp``; ``pp`` is the lensing potential.
 """
@@ -38,18 +38,30 @@ class AngularSpectra(eqx.Module):
     def as_dict(self) -> dict[str, Array]:
         return {"ell": self.ell, "tt": self.tt, "ee": self.ee, "te": self.te, "pp": self.pp, "tp": self.tp}
 
+    def truncate(self, l_max: int) -> "AngularSpectra":
+        """The spectra for ``l = 0 .. l_max``."""
+        n = int(l_max) + 1
+        return AngularSpectra(**{key: value[:n] for key, value in self.as_dict().items()})
+
 
 def compute_cl(cp: CosmoParams, tr: Transfer, l_max: int) -> AngularSpectra:
     """C_l for ``l <= l_max`` from the transfer functions ``tr`` (computed for the same ``l_max``)."""
-    k = tr.k
-    weight = 4.0 * math.pi * trapezoid_weights(k) / k * primordial_scalar(cp, k)
+
+    def weight(k):
+        return 4.0 * math.pi * trapezoid_weights(k) / k * primordial_scalar(cp, k)
+
+    n_k = tr.k.shape[0]
+    transfers = {"t": tr.t, "e": tr.e, "phi": tr.phi[:, :n_k]}
     ls = np.asarray(tr.l)
     ell = np.arange(l_max + 1)
     M = jnp.asarray(natural_spline_matrix(tuple(ls.astype(float)), tuple(ell[2:].astype(float))))
     fac_s = jnp.asarray(ls * (ls + 1.0))
     out = {}
     for key, (a, b) in _PAIRS.items():
-        cl_s = jnp.sum(weight[None, :] * getattr(tr, a) * getattr(tr, b), axis=1)
+        if key == "pp":  # the lensing potential alone extends to higher k
+            cl_s = jnp.sum(weight(tr.k_phi)[None, :] * tr.phi**2, axis=1)
+        else:
+            cl_s = jnp.sum(weight(tr.k)[None, :] * transfers[a] * transfers[b], axis=1)
         cl = (M @ (fac_s * cl_s)) / (ell[2:] * (ell[2:] + 1.0))
         out[key] = jnp.concatenate([jnp.zeros(2), cl])
     return AngularSpectra(ell=jnp.asarray(ell, dtype=float), **out)

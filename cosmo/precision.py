@@ -41,12 +41,20 @@ class Precision:
     #: Start of each mode: k tau = pert_ktau_ini, but not after a = pert_a_ini_max.
     pert_ktau_ini: float = 0.01
     pert_a_ini_max: float = 1.0e-6
-    #: Largest step in ln a, and largest step in free-streaming phase k tau [rad].
+    #: Largest step in ln a, and largest step in free-streaming phase k tau [rad] for the
+    #: CMB sources (acoustic oscillations at recombination) and for the P(k)-only modes
+    #: (unresolved oscillations are Silk- and integrator-damped; P(k) unchanged to 1e-5).
     pert_dloga: float = 0.05
     pert_dphase: float = 0.3
+    pk_dphase: float = 3.0
     #: Radiation-streaming approximation from k tau = pert_ktau_rsa, not before z = pert_z_rsa.
     pert_ktau_rsa: float = 100.0
     pert_z_rsa: float = 200.0
+    #: Ultra-relativistic fluid approximation of massless neutrinos from k tau = pert_ktau_ufa
+    #: (CLASS cl_ref.pre: ur_fluid_trigger_tau_over_tau_k = 50).
+    pert_ktau_ufa: float = 50.0
+    #: Modes are evolved (vmapped) in this many groups of similar grid length.
+    pert_mode_groups: int = 4
     #: Spacing of the background/thermodynamics table read by the integrator.
     pert_table_dloga: float = 2.0e-3
 
@@ -83,21 +91,30 @@ class Precision:
     cmb_k_mid_end: float = 0.02
     #: Largest k of the sources and transfer functions: cmb_k_max_over_l * l_max / 14000 Mpc.
     cmb_k_max_over_l: float = 3.0
+    #: Lensing potential beyond the CMB k range (CLASS full Limber scheme, whose default is
+    #: k_max = 0.001 l_max): lensing-only modes up to lensing_k_max_over_l * l_max [1/Mpc],
+    #: lensing_modes_per_decade of them, on a transfer grid of lensing_q_per_decade.
+    lensing_k_max_over_l: float = 0.003
+    lensing_modes_per_decade: int = 20
+    lensing_q_per_decade: int = 100
     #: Transfer k grid: linear step q_linstep * 2 pi / 13860 Mpc above the logarithmic part
     #: (q_per_decade points per decade from q_k_min).
     q_linstep: float = 0.45
-    q_per_decade: int = 100
+    q_per_decade: int = 300
     q_k_min: float = 2.0e-5
+    #: C_l asked up to l_max are computed up to l_max + cl_l_max_margin (k range and l sampling).
+    cl_l_max_margin: int = 500
     #: Multipoles where C_l is computed (then splined in l): every l up to l_all, then
     #: steps growing by l_logstep until they reach l_linstep.
-    l_all: int = 12
+    l_all: int = 40
     l_logstep: float = 1.12
     l_linstep: int = 20
     #: Lensing potential: Limber approximation above this l (as CLASS; cl_ref.pre uses 40).
     l_switch_limber: int = 40
-    #: Bessel table step in x = k (tau0 - tau) and its end.
+    #: Bessel table step in x = k (tau0 - tau); the table ends at k_max * bessel_chi_max, the
+    #: largest comoving distance it supports [Mpc] (checked against the conformal age).
     bessel_dx: float = 0.25
-    bessel_x_max: float = 7000.0
+    bessel_chi_max: float = 16000.0
 
 
 PRESETS: dict[str, Precision] = {

@@ -22,10 +22,12 @@ from jaxtyping import Array, Float
 
 from .background import Background, compute_background
 from .fourier import MatterPower, matter_power, pk_modes, sigma_R
+from .harmonic import AngularSpectra, compute_cl
 from .params import CosmoParams, resolve
 from .perturbations import compute_perturbations
 from .precision import Precision, get_precision
 from .thermodynamics import Thermodynamics, compute_thermodynamics
+from .transfer import cmb_perturbations, compute_transfer
 
 __all__ = ["Solution", "solve", "derived_parameters", "DERIVED_PARAMETERS"]
 
@@ -37,6 +39,7 @@ class Solution(eqx.Module):
     background: Background
     thermo: Thermodynamics
     pk: MatterPower | None = None  #: linear P(k, z), when solved with ``pk=True``
+    cl: AngularSpectra | None = None  #: unlensed C_l (dimensionless), when solved with ``l_max``
 
     def pk_lin(self, k, z=0.0):
         """Linear matter power spectrum [Mpc^3] at k [1/Mpc] (classy ``pk_lin``)."""
@@ -56,27 +59,46 @@ class Solution(eqx.Module):
         return self.sigma8_at(0.0)
 
 
-@partial(jax.jit, static_argnames=("prec", "pk"))
-def _solve(cp: CosmoParams, prec: Precision, pk: bool = False) -> Solution:
+def cl_internal_l_max(prec: Precision, l_max: int) -> int:
+    """Multipole up to which the C_l are computed internally for an output ``l_max``
+    (the k range and the l sampling scale with it; C_l near the end converge slowly)."""
+    return int(l_max) + prec.cl_l_max_margin
+
+
+@partial(jax.jit, static_argnames=("prec", "pk", "l_max"))
+def _solve(cp: CosmoParams, prec: Precision, pk: bool = False, l_max: int | None = None) -> Solution:
     bg = compute_background(cp, prec)
     th = compute_thermodynamics(cp, bg, prec)
-    mp = None
-    if pk:
-        th = eqx.error_if(th, bg.K != 0.0, "P(k) with spatial curvature is not implemented yet (Omega_k must be 0)")
-        mp = matter_power(cp, compute_perturbations(cp, bg, th, prec, pk_modes(prec)))
-    return Solution(params=cp, background=bg, thermo=th, pk=mp)
+    if pk or l_max is not None:
+        th = eqx.error_if(
+            th, bg.K != 0.0, "P(k) and C_l with spatial curvature are not implemented yet (Omega_k must be 0)"
+        )
+    mp = matter_power(cp, compute_perturbations(cp, bg, th, prec, pk_modes(prec))) if pk else None
+    cl = None
+    if l_max is not None:
+        l_int = cl_internal_l_max(prec, l_max)
+        tr = compute_transfer(cmb_perturbations(cp, bg, th, prec, l_int), bg, th, prec, l_int)
+        cl = compute_cl(cp, tr, l_int).truncate(l_max)
+    return Solution(params=cp, background=bg, thermo=th, pk=mp, cl=cl)
 
 
-def solve(params: Mapping[str, Any] | CosmoParams, prec: Precision | str | None = None, pk: bool = False) -> Solution:
+def solve(
+    params: Mapping[str, Any] | CosmoParams, prec: Precision | str | None = None, pk: bool = False,
+    l_max: int | None = None,
+) -> Solution:
     """Solve background and thermodynamics for CLASS-named ``params`` (jit-compiled, differentiable).
 
     ``params`` is a dict (validated, CLASS defaults filled) or a resolved :class:`CosmoParams`.
     ``prec`` is a :class:`Precision` or a preset name (``"default"``, ``"fast"``).
     With ``pk=True`` the perturbations are solved too and the solution carries the linear
-    matter power spectrum (``sol.pk_lin(k, z)``, ``sol.sigma8``); flat LCDM with massless
-    neutrinos only, so far.
+    matter power spectrum (``sol.pk_lin(k, z)``, ``sol.sigma8``). With ``l_max`` (an int,
+    e.g. 2500) it carries the unlensed C_l^TT, EE, TE, phi-phi, T-phi for l <= l_max
+    (``sol.cl``, dimensionless as classy's ``raw_cl``). Flat LCDM with massless neutrinos
+    only, so far.
     """
-    return _solve(resolve(params), get_precision(prec), pk)
+    if l_max is not None and (int(l_max) != l_max or l_max < 2):
+        raise ValueError(f"l_max must be an integer >= 2, got {l_max!r}")
+    return _solve(resolve(params), get_precision(prec), pk, None if l_max is None else int(l_max))
 
 
 def _derived_table(sol: Solution) -> dict[str, Float[Array, ""]]:

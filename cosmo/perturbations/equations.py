@@ -8,10 +8,12 @@ hierarchies are stored as multipoles ``F_l`` with ``F_0 = delta``,
 at ``l_max`` with Ma & Bertschinger's free-streaming closure
 ``F_lmax' = k F_(lmax-1) - (lmax+1)/tau F_lmax``.
 
-No tight-coupling or radiation-streaming approximation: the stiff Thomson terms
-are handled by the L-stable implicit integrator, so the solution is a smooth
-function of the parameters. Late in the evolution of each mode photons and massless
-neutrinos follow the radiation-streaming approximation (RSA). The integrator works in
+No tight-coupling approximation: the stiff Thomson terms are handled by the L-stable
+implicit integrator, so the solution is a smooth function of the parameters. Well inside
+the horizon massless neutrinos follow CLASS's ultra-relativistic fluid approximation
+(UFA: delta, theta, shear only; the truncated hierarchy would reflect power back from
+l_max), and late in the evolution of each mode photons and massless neutrinos follow the
+radiation-streaming approximation (RSA). Both switch at parameter-independent times. The integrator works in
 ``ln a``: ``dy/dln a = y' / (a'/a)`` with ``'`` = d/dtau.
 """
 
@@ -140,13 +142,16 @@ def _free_streaming(k, F, tau):
 
 
 def derivatives_tau(
-    k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False
+    k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False, ufa=False
 ) -> tuple[Float[Array, " n"], Metric]:
     """dy/dtau of one mode, and the metric quantities used to build it.
 
     With ``rsa`` (a traced boolean) the photon and neutrino hierarchies are frozen
     (derivative 0, unused: :func:`metric` and the sources take the RSA values) and the
-    Thomson drag on the baryons uses the RSA photon velocity.
+    Thomson drag on the baryons uses the RSA photon velocity. With ``ufa`` (traced
+    boolean) the massless neutrinos are a fluid (CLASS ``ufa_CLASS``):
+    ``sigma' = -3 sigma / tau + 2/3 (theta + h'/2)`` closes the hierarchy at l = 2 and
+    the multipoles l >= 3 are frozen (unused).
     """
     met = metric(k, y, loc, lay, rsa)
     hp, etap = met.h_prime, met.eta_prime
@@ -169,6 +174,8 @@ def derivatives_tau(
     dN = _free_streaming(k, N, loc.tau)
     dN = dN.at[0].add(-2.0 / 3.0 * hp)
     dN = dN.at[2].add(4.0 / 15.0 * hp + 1.6 * etap)
+    dN2_fluid = -3.0 / loc.tau * N[2] + 4.0 / 3.0 * (0.75 * k * N[1] + 0.5 * hp)  # F_2 = 2 sigma
+    dN = jnp.where(ufa, jnp.zeros_like(dN).at[:2].set(dN[:2]).at[2].set(dN2_fluid), dN)
     # baryons (R = 4 rho_g / (3 rho_b)) and CDM (at rest in this gauge)
     R = 4.0 * loc.rho_g / (3.0 * loc.rho_b)
     d_delta_b = -theta_b - 0.5 * hp

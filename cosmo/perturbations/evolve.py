@@ -27,7 +27,9 @@ from .integrator import solve_linear_rosenbrock
 from .local import LocalTable
 from .sources import source_functions
 
-__all__ = ["fiducial_tau", "fiducial_loga", "initial_loga", "rsa_loga", "mode_grid", "mode_grids", "mode_sources"]
+__all__ = [
+    "fiducial_tau", "fiducial_loga", "initial_loga", "switch_loga", "mode_grid", "mode_grids", "mode_sources",
+]
 
 # Fiducial radiation + matter universe for node placement only: a = A tau^2 + B tau.
 _H0_FID = 67.36 / 299792.458
@@ -51,20 +53,22 @@ def initial_loga(k: float, ktau_ini: float, a_ini_max: float) -> float:
     return math.log(min(a_k, a_ini_max))
 
 
-def rsa_loga(k: float, ktau_rsa: float, z_rsa: float) -> float:
-    """Start of the radiation-streaming approximation of mode ``k``: ``k tau_fid = ktau_rsa``,
-    not before ``z_rsa``; ``+1`` (never) when that is after today. Parameter independent."""
-    a_k = _A_FID * (ktau_rsa / k) ** 2 + _B_FID * ktau_rsa / k
-    x = max(math.log(a_k), -math.log1p(z_rsa))
+def switch_loga(k: float, ktau: float, z_earliest: float = math.inf) -> float:
+    """ln a where an approximation of mode ``k`` switches on: ``k tau_fid = ktau``, not before
+    ``z_earliest``; ``+1`` (never) when that is after today. Parameter independent."""
+    a_k = _A_FID * (ktau / k) ** 2 + _B_FID * ktau / k
+    x = max(math.log(a_k), -math.log1p(z_earliest)) if math.isfinite(z_earliest) else math.log(a_k)
     return x if x < 0.0 else 1.0
 
 
 def mode_grid(
-    k: float, source_loga: np.ndarray, loga_ini: float, d_log: float, d_phase: float, loga_rsa: float
+    k: float, source_loga: np.ndarray, loga_ini: float, d_log: float, d_phase: float, loga_rsa: float,
+    switches: tuple[float, ...] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Step nodes of one mode and the indices of ``source_loga`` among them.
 
-    The phase ``k tau`` is resolved until the RSA starts (``loga_rsa``, itself a node).
+    The phase ``k tau`` is resolved until the RSA starts (``loga_rsa``, itself a node);
+    the other approximation ``switches`` (ln a) are nodes too.
     """
     if source_loga[0] <= loga_ini:
         raise ValueError("the first source node must come after the start of the integration")
@@ -73,7 +77,10 @@ def mode_grid(
         a = np.exp(np.minimum(x, min(loga_rsa, 0.0)))
         return x / d_log + k * fiducial_tau(a) / d_phase
 
-    extra = [loga_rsa] if loga_rsa < 0.0 and not np.any(np.isclose(source_loga, loga_rsa, rtol=0, atol=1e-12)) else []
+    extra = [
+        x for x in (loga_rsa, *switches)
+        if loga_ini < x < 0.0 and not np.any(np.isclose(source_loga, x, rtol=0, atol=1e-12))
+    ]
     knots = np.unique(np.concatenate([[loga_ini], source_loga, extra]))
     if knots[-1] < 0.0:
         knots = np.append(knots, 0.0)
@@ -95,20 +102,23 @@ def mode_grid(
 
 def mode_grids(
     ks: np.ndarray, source_loga: np.ndarray, ktau_ini: float, a_ini_max: float,
-    d_log: float, d_phase: float, ktau_rsa: float, z_rsa: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Grids of all modes padded to a common length (repeated last node), source indices
-    and the RSA start of each mode."""
-    grids, indices, rsa = [], [], []
+    d_log: float, d_phase: float, ktau_rsa: float, z_rsa: float, ktau_ufa: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Grids of all modes padded to a common length (repeated last node), source indices,
+    and the RSA and UFA starts of each mode (ln a)."""
+    grids, indices, rsa, ufa = [], [], [], []
     for k in ks:
-        x_rsa = rsa_loga(float(k), ktau_rsa, z_rsa)
-        g, i = mode_grid(float(k), source_loga, initial_loga(float(k), ktau_ini, a_ini_max), d_log, d_phase, x_rsa)
+        x_rsa = switch_loga(float(k), ktau_rsa, z_rsa)
+        x_ufa = switch_loga(float(k), ktau_ufa)
+        x_ini = initial_loga(float(k), ktau_ini, a_ini_max)
+        g, i = mode_grid(float(k), source_loga, x_ini, d_log, d_phase, x_rsa, (x_ufa,))
         grids.append(g)
         indices.append(i)
         rsa.append(x_rsa)
+        ufa.append(x_ufa)
     n = max(len(g) for g in grids)
     padded = np.stack([np.concatenate([g, np.full(n - len(g), g[-1])]) for g in grids])
-    return padded, np.stack(indices), np.asarray(rsa)
+    return padded, np.stack(indices), np.asarray(rsa), np.asarray(ufa)
 
 
 def mode_sources(
@@ -116,21 +126,23 @@ def mode_sources(
     grid: Float[Array, " n_steps"],
     source_index: Float[Array, " n_src"],
     loga_rsa: Float[Array, ""],
+    loga_ufa: Float[Array, ""],
     table: LocalTable,
     lay: Layout,
 ) -> Float[Array, "n_types n_src"]:
     """Evolve one mode on its grid and return its source functions at the source nodes.
 
-    Steps starting at or after ``loga_rsa`` use the radiation-streaming approximation.
+    Steps starting at or after ``loga_rsa`` (``loga_ufa``) use the radiation-streaming
+    (ultra-relativistic fluid) approximation.
     """
     y0 = adiabatic_initial_conditions(k, table.at(grid[0]), lay)
 
     def field(x, x_step, y):
         loc = table.at(x)
-        return derivatives_tau(k, y, loc, lay, x_step >= loga_rsa)[0] / loc.aH
+        return derivatives_tau(k, y, loc, lay, x_step >= loga_rsa, x_step >= loga_ufa)[0] / loc.aH
 
     def save(x, y):
-        return source_functions(k, y, table.at(x), lay, x > loga_rsa)
+        return source_functions(k, y, table.at(x), lay, x > loga_rsa, x > loga_ufa)
 
     sources = solve_linear_rosenbrock(field, y0, grid, save)
     return sources[source_index].T

@@ -58,10 +58,16 @@ def _layout(prec: Precision) -> Layout:
 
 
 def compute_perturbations(
-    cp: CosmoParams, bg: Background, th: Thermodynamics, prec: Precision, ks: np.ndarray, cmb: bool = False
+    cp: CosmoParams, bg: Background, th: Thermodynamics, prec: Precision, ks: np.ndarray, cmb: bool = False,
+    d_phase: float | None = None,
 ) -> Perturbations:
     """Evolve the modes ``ks`` (static numpy array, 1/Mpc) and return their sources on
-    :func:`source_grid` (``cmb``: including recombination, for the C_l)."""
+    :func:`source_grid` (``cmb``: including recombination, for the C_l).
+
+    The phase step is ``d_phase`` if given, else ``pert_dphase`` for CMB sources and
+    ``pk_dphase`` otherwise. Many modes are evolved in up to ``pert_mode_groups`` groups of
+    similar grid length (each padded to its own longest grid, vmapped; each group is one
+    more compiled loop, so groups hold at least 32 modes)."""
     if cp.N_ncdm > 0 or cp.has_fld:
         raise NotImplementedError(
             "perturbations are implemented for flat LCDM with massless neutrinos so far "
@@ -69,13 +75,26 @@ def compute_perturbations(
         )
     ks = np.asarray(ks, dtype=float)
     src = source_grid(prec, cmb)
-    grids, index, rsa = mode_grids(
-        ks, src, prec.pert_ktau_ini, prec.pert_a_ini_max, prec.pert_dloga, prec.pert_dphase,
-        prec.pert_ktau_rsa, prec.pert_z_rsa,
+    if d_phase is None:
+        d_phase = prec.pert_dphase if cmb else prec.pk_dphase
+    grids, index, rsa, ufa = mode_grids(
+        ks, src, prec.pert_ktau_ini, prec.pert_a_ini_max, prec.pert_dloga, d_phase,
+        prec.pert_ktau_rsa, prec.pert_z_rsa, prec.pert_ktau_ufa,
     )
     loga_min = float(grids[:, 0].min()) - 0.1
     table = local_table(bg, th, loga_min, prec.pert_table_dloga)
     lay = _layout(prec)
-    run = jax.vmap(lambda k, g, i, r: mode_sources(k, g, i, r, table, lay))
-    sources = run(jnp.asarray(ks), jnp.asarray(grids), jnp.asarray(index), jnp.asarray(rsa))
-    return Perturbations(k=jnp.asarray(ks), loga=jnp.asarray(src), sources=sources)
+    run = jax.vmap(lambda k, g, i, r, u: mode_sources(k, g, i, r, u, table, lay))
+    # groups of modes of similar grid length, each cut to its longest grid (padding repeats
+    # the last node: zero-length steps are exact no-ops)
+    n_nodes = np.array([len(np.unique(g)) for g in grids])
+    order = np.argsort(n_nodes, kind="stable")
+    sources = []
+    for members in np.array_split(order, max(1, min(prec.pert_mode_groups, len(ks) // 32))):
+        n = int(n_nodes[members].max())
+        sources.append(
+            run(jnp.asarray(ks[members]), jnp.asarray(grids[members, :n]), jnp.asarray(index[members]),
+                jnp.asarray(rsa[members]), jnp.asarray(ufa[members]))
+        )
+    inverse = np.argsort(order)
+    return Perturbations(k=jnp.asarray(ks), loga=jnp.asarray(src), sources=jnp.concatenate(sources)[inverse])

@@ -32,13 +32,13 @@ SOURCE_TYPES: tuple[str, ...] = ("t0", "t1", "t2", "e", "phi_plus_psi", "delta_m
 
 
 def source_functions(
-    k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False
+    k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False, ufa=False
 ) -> Float[Array, " n_types"]:
     """All source types (order of :data:`SOURCE_TYPES`) of one mode at one time.
 
     In the radiation-streaming regime ``delta_g`` comes from the RSA and ``P = 0`` (as CLASS).
     """
-    dy, met = derivatives_tau(k, y, loc, lay, rsa)
+    dy, met = derivatives_tau(k, y, loc, lay, rsa, ufa)
     k2 = k * k
     g, g_prime, emk = loc.g, loc.g_prime, loc.exp_m_kappa
     alpha, alpha_p = met.alpha, met.alpha_prime

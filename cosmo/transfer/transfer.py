@@ -9,6 +9,9 @@ With ``chi = tau0 - tau`` and ``x = k chi`` (trapezoid in tau on the quadrature 
   for ``tau > tau_rec`` (``tau_rec``: maximum of the visibility); above ``l_switch_limber``
   CLASS's Limber form ``I_l S_phi(k, tau0 - (l+1/2)/k) / k`` with
   ``I_l = int_0^inf j_l(x) dx ~ sqrt(pi/(2l)) (1 - 1/(4l) + 1/(32 l^2))``.
+  As CLASS's "full Limber" scheme, the lensing potential extends beyond the CMB k range
+  (to ``lensing_k_max_over_l * l_max``): extra modes, evolved with the coarse P(k) phase step
+  (only their late-time potentials matter), on a logarithmic k grid.
 
 The sources of the evolved modes are splined in k onto a finer fixed transfer grid, and in
 ln a onto the quadrature nodes: the stored nodes through recombination, then nodes uniform
@@ -29,14 +32,18 @@ from jaxtyping import Array, Float
 
 from ..background import Background
 from ..interpolation import natural_spline_matrix, trapezoid_weights
-from ..perturbations import Perturbations
+from ..params import CosmoParams
+from ..perturbations import Perturbations, compute_perturbations
 from ..perturbations.evolve import fiducial_loga, fiducial_tau
 from ..perturbations.perturbations import source_grid
 from ..precision import Precision
 from ..thermodynamics import Thermodynamics
 from .bessel import bessel_table
 
-__all__ = ["Transfer", "cmb_modes", "transfer_k_grid", "l_sampling", "quadrature_loga", "compute_transfer"]
+__all__ = [
+    "Transfer", "cmb_modes", "lensing_modes", "cmb_source_modes", "cmb_perturbations", "transfer_k_grid",
+    "lensing_k_grid", "l_sampling", "quadrature_loga", "compute_transfer",
+]
 
 #: Fiducial distances used only to lay out parameter-independent k grids [Mpc].
 _TAU0_FID = 14000.0
@@ -71,6 +78,49 @@ def cmb_modes(prec: Precision, l_max: int) -> np.ndarray:
     )
 
 
+def _geometric_above(k_start: float, k_end: float, per_decade: int) -> np.ndarray:
+    """Geometric sequence ``k_start r^i`` (``i >= 1``, ``r = 10^(1/per_decade)``) until it reaches ``k_end``."""
+    if k_end <= k_start:
+        return np.zeros(0)
+    n = int(math.ceil(per_decade * math.log10(k_end / k_start) - 1e-9))
+    return k_start * 10.0 ** (np.arange(1, n + 1) / per_decade)
+
+
+def lensing_modes(prec: Precision, l_max: int) -> np.ndarray:
+    """Modes [1/Mpc] above the CMB ones, for the Limber lensing potential only (may be empty)."""
+    return _geometric_above(k_max_cmb(prec, l_max), prec.lensing_k_max_over_l * l_max, prec.lensing_modes_per_decade)
+
+
+def cmb_source_modes(prec: Precision, l_max: int) -> np.ndarray:
+    """All modes of the C_l computation: :func:`cmb_modes` then :func:`lensing_modes`."""
+    return np.concatenate([cmb_modes(prec, l_max), lensing_modes(prec, l_max)])
+
+
+def cmb_perturbations(
+    cp: CosmoParams, bg: Background, th: Thermodynamics, prec: Precision, l_max: int
+) -> Perturbations:
+    """Sources of :func:`cmb_source_modes` on the CMB time grid: the CMB modes with the
+    phase step ``pert_dphase``, the lensing-only modes with ``pk_dphase``."""
+    cmb = compute_perturbations(cp, bg, th, prec, cmb_modes(prec, l_max), cmb=True)
+    ks_lens = lensing_modes(prec, l_max)
+    if len(ks_lens) == 0:
+        return cmb
+    lens = compute_perturbations(cp, bg, th, prec, ks_lens, cmb=True, d_phase=prec.pk_dphase)
+    return Perturbations(
+        k=jnp.concatenate([cmb.k, lens.k]), loga=cmb.loga, sources=jnp.concatenate([cmb.sources, lens.sources])
+    )
+
+
+def lensing_k_grid(prec: Precision, l_max: int) -> np.ndarray:
+    """Wavenumbers [1/Mpc] of the lensing-potential transfer functions: :func:`transfer_k_grid`,
+    then logarithmic (``lensing_q_per_decade``) up to the last lensing mode."""
+    kq = transfer_k_grid(prec, l_max)
+    ks_lens = lensing_modes(prec, l_max)
+    if len(ks_lens) == 0:
+        return kq
+    return np.concatenate([kq, _geometric_above(kq[-1], ks_lens[-1], prec.lensing_q_per_decade)])
+
+
 def transfer_k_grid(prec: Precision, l_max: int) -> np.ndarray:
     """Wavenumbers [1/Mpc] of the transfer functions (resolving the oscillations of j_l(k chi_rec))."""
     step = prec.q_linstep * 2.0 * math.pi / _CHI_REC_FID
@@ -98,32 +148,41 @@ def quadrature_loga(prec: Precision) -> np.ndarray:
 
 
 class Transfer(eqx.Module):
-    """Transfer functions ``delta[type][i_l, i_k]`` at multipoles ``l`` and wavenumbers ``k``."""
+    """Transfer functions ``t, e [i_l, i_k]`` at multipoles ``l`` and wavenumbers ``k``, and of
+    the lensing potential ``phi [i_l, i_kphi]`` on ``k_phi`` (which starts with ``k``)."""
 
     l: tuple[int, ...] = eqx.field(static=True)  #: sampled multipoles
     k: Float[Array, " n_k"]
     t: Float[Array, "n_l n_k"]
     e: Float[Array, "n_l n_k"]
-    phi: Float[Array, "n_l n_k"]
+    k_phi: Float[Array, " n_kphi"]
+    phi: Float[Array, "n_l n_kphi"]
 
 
 def compute_transfer(
     pert: Perturbations, bg: Background, th: Thermodynamics, prec: Precision, l_max: int
 ) -> Transfer:
-    """Line-of-sight integrals of the sources (``pert`` from ``compute_perturbations(..., cmb=True)``
-    on the modes :func:`cmb_modes`) at the multipoles :func:`l_sampling`."""
+    """Line-of-sight integrals of the sources (``pert`` from :func:`cmb_perturbations`, on the
+    modes :func:`cmb_source_modes`) at the multipoles :func:`l_sampling`."""
     ls = l_sampling(prec, l_max)
     kq = transfer_k_grid(prec, l_max)
+    kl = lensing_k_grid(prec, l_max)
     ks = cmb_modes(prec, l_max)
-    if pert.k.shape != ks.shape:
-        raise ValueError("the sources must be computed on the modes cmb_modes(prec, l_max)")
-    table = bessel_table(ls, prec.bessel_dx, prec.bessel_x_max)
+    ks_all = cmb_source_modes(prec, l_max)
+    if pert.k.shape != ks_all.shape:
+        raise ValueError("the sources must be computed by cmb_perturbations(..., l_max) for the same l_max")
+    table = bessel_table(ls, prec.bessel_dx, k_max_cmb(prec, l_max) * prec.bessel_chi_max)
     loga_q = quadrature_loga(prec)
     M_k = jnp.asarray(natural_spline_matrix(tuple(ks), tuple(kq)))
+    # the lensing potential is smooth in ln k across the CMB and lensing-only modes
+    M_phi = jnp.asarray(natural_spline_matrix(tuple(np.log(ks_all)), tuple(np.log(kl))))
     M_t = jnp.asarray(natural_spline_matrix(tuple(source_grid(prec, cmb=True)), tuple(loga_q)))
 
     tau = bg.conformal_time_loga(jnp.asarray(loga_q))
-    tau0 = bg.conformal_age
+    tau0 = eqx.error_if(
+        bg.conformal_age, bg.conformal_age > prec.bessel_chi_max,
+        "the conformal age exceeds Precision.bessel_chi_max (the end of the Bessel tables): raise it",
+    )
     chi = tau0 - tau
     w = trapezoid_weights(tau)
     tau_rec = th.tau_rec
@@ -131,20 +190,23 @@ def compute_transfer(
         (tau > tau_rec) & (chi > 0.0), (tau_rec - tau) / jnp.where(chi > 0.0, chi, 1.0) / (tau0 - tau_rec), 0.0
     )
 
-    def on_quadrature(name):
-        return M_k @ pert.source(name) @ M_t.T  # (n_q, n_tau)
+    n_cmb = len(ks)
 
-    s_phi = on_quadrature("phi_plus_psi") * lens_w[None, :]
+    def on_quadrature(name):
+        return M_k @ pert.source(name)[:n_cmb] @ M_t.T  # (n_q, n_tau)
+
+    s_phi = (M_phi @ pert.source("phi_plus_psi") @ M_t.T) * lens_w[None, :]  # (n_kphi, n_tau)
     s0, s1, s2, se = (on_quadrature(n) * w[None, :] for n in ("t0", "t1", "t2", "e"))
-    sp = s_phi * w[None, :]
-    kq_j = jnp.asarray(kq)
+    sp = s_phi[: len(kq)] * w[None, :]
+    kq_j, kl_j = jnp.asarray(kq), jnp.asarray(kl)
     x = kq_j[:, None] * chi[None, :]
+    no_los = jnp.zeros(len(kl) - len(kq))  # l <= l_switch_limber: k beyond the CMB range is negligible
 
     def limber(ll):
-        chi_l = (ll + 0.5) / kq_j
+        chi_l = (ll + 0.5) / kl_j
         s = jax.vmap(lambda c, row: jnp.interp(c, chi[::-1], row[::-1], left=0.0, right=0.0))(chi_l, s_phi)
         i_phi_flat = jnp.sqrt(jnp.pi / (2.0 * ll)) * (1.0 - 0.25 / ll + 1.0 / (32.0 * ll * ll))
-        return i_phi_flat * s / kq_j  # = int dchi S j_l(k chi) with S at chi = (l + 1/2)/k
+        return i_phi_flat * s / kl_j  # = int dchi S j_l(k chi) with S at chi = (l + 1/2)/k
 
     @jax.checkpoint
     def one_l(il):
@@ -153,8 +215,9 @@ def compute_transfer(
         delta_t = jnp.sum(s0 * r[..., 0] + s1 * r[..., 1] + s2 * r[..., 2], axis=1)
         e_factor = jnp.sqrt(0.375 * (ll + 2.0) * (ll + 1.0) * ll * (ll - 1.0))
         delta_e = e_factor * jnp.sum(se * r[..., 3], axis=1)
-        delta_p = jnp.where(ll > prec.l_switch_limber, limber(ll), jnp.sum(sp * r[..., 0], axis=1))
+        exact = jnp.concatenate([jnp.sum(sp * r[..., 0], axis=1), no_los])
+        delta_p = jnp.where(ll > prec.l_switch_limber, limber(ll), exact)
         return delta_t, delta_e, delta_p
 
     dt, de, dp = jax.lax.map(one_l, jnp.arange(len(ls)))
-    return Transfer(l=tuple(int(v) for v in ls), k=kq_j, t=dt, e=de, phi=dp)
+    return Transfer(l=tuple(int(v) for v in ls), k=kq_j, t=dt, e=de, k_phi=kl_j, phi=dp)
