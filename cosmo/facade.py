@@ -18,8 +18,8 @@ Spectra follow classy's ``output`` key: ``tCl``/``pCl``/``lCl`` enable ``raw_cl(
 request (the perturbations take minutes on a CPU) and cached until the next ``set``.
 
 Differences from classy, for now: recombination is RECFAST (classy's default is
-HyRec; ``recombination`` = ``'RECFAST'`` reproduces CLASS); spectra for flat LCDM with
-massless neutrinos only; lensed spectra arrive with the lensing stage. classy's other
+HyRec; ``recombination`` = ``'RECFAST'`` reproduces CLASS); spectra for flat space with
+massless neutrinos only (LCDM or a w0wa fluid); lensed spectra arrive with the lensing stage. classy's other
 run-control keys (``lensing``, ``*_verbose``, ...) are accepted and stored.
 """
 

@@ -45,7 +45,7 @@ def pk_at_nodes(params, ks, prec="default"):
     return run(cp)
 
 
-@pytest.mark.parametrize("name", ["planck2018", "box_low", "box_high"])
+@pytest.mark.parametrize("name", ["planck2018", "box_low", "box_high", "neff_3p5", "w0wa"])
 def test_linear_pk_modes_match_class(name):
     ref = reference(name)
     ks = ref["k_pk"][K_INDEX]

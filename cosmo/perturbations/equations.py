@@ -13,7 +13,12 @@ implicit integrator, so the solution is a smooth function of the parameters. Wel
 the horizon massless neutrinos follow CLASS's ultra-relativistic fluid approximation
 (UFA: delta, theta, shear only; the truncated hierarchy would reflect power back from
 l_max), and late in the evolution of each mode photons and massless neutrinos follow the
-radiation-streaming approximation (RSA). Both switch at parameter-independent times. The integrator works in
+radiation-streaming approximation (RSA). Both switch at parameter-independent times.
+
+A w0wa dark-energy fluid is perturbed with CLASS's parametrised post-Friedmann (PPF)
+scheme (Hu & Sawicki 2007; Fang, Hu & Lewis 2008), one extra variable ``Gamma``, valid
+across w = -1. CLASS sets Gamma = 0 when (c_Gamma k/aH)^2 > 1e3 because its integrator
+finds the relaxation stiff; the L-stable integrator here needs no such switch. The integrator works in
 ``ln a``: ``dy/dln a = y' / (a'/a)`` with ``'`` = d/dtau.
 """
 
@@ -35,11 +40,13 @@ class Layout:
     """Static layout of the state vector of one mode (hashable).
 
     ``[eta, delta_cdm, delta_b, theta_b, F_g(0..l_max_g), G(0..l_max_pol_g), F_ur(0..l_max_ur)]``
+    then ``Gamma`` (PPF dark energy) when ``fld``.
     """
 
     l_max_g: int = 17
     l_max_pol_g: int = 17
     l_max_ur: int = 17
+    fld: bool = False
 
     eta = 0
     delta_cdm = 1
@@ -59,8 +66,12 @@ class Layout:
         return self.pol0 + self.l_max_pol_g + 1
 
     @property
-    def size(self) -> int:
+    def gamma_fld(self) -> int:
         return self.ur0 + self.l_max_ur + 1
+
+    @property
+    def size(self) -> int:
+        return self.gamma_fld + (1 if self.fld else 0)
 
 
 class Metric(eqx.Module):
@@ -79,6 +90,7 @@ class Metric(eqx.Module):
     rho_plus_p_shear: Float[Array, ""]
     delta_g: Float[Array, ""]  #: photon density contrast (from the state, or the RSA)
     theta_g: Float[Array, ""]  #: photon velocity divergence [1/Mpc]
+    gamma_prime_fld: Float[Array, ""]  #: Gamma' of the PPF dark energy (0 without a fluid)
 
 
 def _rsa_radiation(k, y, loc, lay, h_prime):
@@ -118,6 +130,12 @@ def metric(k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, 
     theta_ur = jnp.where(rsa, rsa_tur, 0.75 * k * N1)
     delta_rho = delta_rho_m + loc.rho_g * delta_g + loc.rho_ur * delta_ur
     rho_plus_p_theta = 4.0 / 3.0 * (loc.rho_g * theta_g + loc.rho_ur * theta_ur) + loc.rho_b * y[lay.theta_b]
+    gamma_prime = jnp.zeros_like(delta_rho)
+    if lay.fld:
+        rho_plus_p = 4.0 / 3.0 * (loc.rho_g + loc.rho_ur) + loc.rho_b + loc.rho_cdm
+        d_fld, t_fld, gamma_prime = _ppf(k, y[lay.gamma_fld], y[lay.eta], delta_rho, rho_plus_p_theta, rho_plus_p, loc)
+        delta_rho = delta_rho + d_fld
+        rho_plus_p_theta = rho_plus_p_theta + t_fld
     # sigma = F_2 / 2; no radiation shear in the RSA
     rho_plus_p_shear = jnp.where(rsa, 0.0, 2.0 / 3.0 * (loc.rho_g * F2 + loc.rho_ur * N2))
     h_prime = (k2 * y[lay.eta] + 1.5 * a2 * delta_rho) / (0.5 * loc.aH)
@@ -127,8 +145,29 @@ def metric(k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, 
     return Metric(
         h_prime=h_prime, eta_prime=eta_prime, alpha=alpha, alpha_prime=alpha_prime,
         delta_rho=delta_rho, rho_plus_p_theta=rho_plus_p_theta, rho_plus_p_shear=rho_plus_p_shear,
-        delta_g=delta_g, theta_g=theta_g,
+        delta_g=delta_g, theta_g=theta_g, gamma_prime_fld=gamma_prime,
     )
+
+
+#: PPF transition scale c_Gamma / c (CLASS c_gamma_over_c_fld).
+C_GAMMA_OVER_C = 0.4
+
+
+def _ppf(k, gamma, eta, delta_rho, rho_plus_p_theta, rho_plus_p, loc):
+    """PPF dark energy (CLASS perturbations.c, synchronous gauge, flat): the fluid's
+    ``delta rho`` and ``(rho + p) theta`` and ``Gamma'`` from the other species' totals
+    (``delta_rho``, ``rho_plus_p_theta``, ``rho_plus_p``: everything but the fluid)."""
+    k2, a2, aH = k * k, loc.a**2, loc.aH
+    X = (C_GAMMA_OVER_C * k / aH) ** 2 * loc.cs2_fld
+    alpha = (eta + 1.5 * a2 / k2 * (delta_rho + 3.0 * aH / k2 * rho_plus_p_theta) - gamma) / aH
+    rho_plus_p_fld = (1.0 + loc.w_fld) * loc.rho_fld
+    S = rho_plus_p_fld * 1.5 * a2 / (k2 * aH) * (rho_plus_p_theta / rho_plus_p + k2 * alpha)
+    gamma_prime = aH * (S / (1.0 + X) - (1.0 + X) * gamma)
+    theta_fld = rho_plus_p_fld * rho_plus_p_theta / rho_plus_p - k2 * 2.0 / 3.0 * aH / a2 / (
+        1.0 + 4.5 * a2 / k2 * rho_plus_p
+    ) * (S - (gamma_prime + aH * gamma) / aH)
+    delta_fld = -2.0 / 3.0 * k2 / a2 * gamma - 3.0 * aH / k2 * theta_fld
+    return delta_fld, theta_fld, gamma_prime
 
 
 def _free_streaming(k, F, tau):
@@ -158,7 +197,7 @@ def derivatives_tau(
     dk = loc.dkappa
     F = y[lay.g0 : lay.pol0]
     G = y[lay.pol0 : lay.ur0]
-    N = y[lay.ur0 : lay.size]
+    N = y[lay.ur0 : lay.gamma_fld]
     theta_b = y[lay.theta_b]
 
     # photons: free streaming + Thomson collisions + metric
@@ -182,4 +221,5 @@ def derivatives_tau(
     d_theta_b = -loc.aH * theta_b + loc.cb2 * k * k * y[lay.delta_b] + R * dk * (met.theta_g - theta_b)
     head = jnp.stack([etap, -0.5 * hp, d_delta_b, d_theta_b])
     tail = jnp.where(rsa, 0.0, jnp.concatenate([dF, dG, dN]))
-    return jnp.concatenate([head, tail]), met
+    parts = [head, tail] + ([met.gamma_prime_fld[None]] if lay.fld else [])
+    return jnp.concatenate(parts), met

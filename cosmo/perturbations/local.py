@@ -39,6 +39,9 @@ class Local(eqx.Module):
     rho_b: Float[Array, ""]
     rho_cdm: Float[Array, ""]
     rho_ur: Float[Array, ""]
+    rho_fld: Float[Array, ""]  #: dark-energy fluid density (0 without a fluid)
+    w_fld: Float[Array, ""]  #: its equation of state w0 + wa (1 - a)
+    cs2_fld: Float[Array, ""]  #: its rest-frame sound speed squared (PPF transition scale)
     dkappa: Float[Array, ""]  #: Thomson scattering rate kappa' = a n_e sigma_T [1/Mpc]
     ddkappa: Float[Array, ""]  #: kappa'' [1/Mpc^2]
     exp_m_kappa: Float[Array, ""]  #: exp(-kappa), kappa counted from today
@@ -57,7 +60,7 @@ class Local(eqx.Module):
         return (self.ddkappa + self.dkappa**2) * self.exp_m_kappa
 
 
-def local_quantities(bg: Background, th: Thermodynamics, loga: Float[Array, ""]) -> Local:
+def local_quantities(bg: Background, th: Thermodynamics, loga: Float[Array, ""], cs2_fld=1.0) -> Local:
     """Evaluate :class:`Local` at ``ln a`` (above the thermodynamics table: fully ionised)."""
     a = jnp.exp(loga)
     d = bg.densities(loga)
@@ -89,7 +92,7 @@ def local_quantities(bg: Background, th: Thermodynamics, loga: Float[Array, ""])
     return Local(
         a=a, aH=aH, aH_prime=aH_prime, tau=bg.conformal_time_loga(loga),
         rho_g=d["rho_g"], rho_b=d["rho_b"], rho_cdm=d["rho_cdm"], rho_ur=d["rho_ur"],
-        dkappa=dkappa, ddkappa=ddkappa, exp_m_kappa=exp_m_kappa, cb2=cb2,
+        rho_fld=d["rho_fld"], w_fld=d["w_fld"], cs2_fld=jnp.asarray(cs2_fld, dtype=float), dkappa=dkappa, ddkappa=ddkappa, exp_m_kappa=exp_m_kappa, cb2=cb2,
     )
 
 
@@ -97,8 +100,8 @@ class LocalTable(eqx.Module):
     """:class:`Local` tabulated on a uniform ``ln a`` grid, for cheap evaluation inside the
     integrators (cubic Hermite interpolation with exact slopes from ``jax.jvp``).
 
-    Smooth positive quantities are tabulated as logarithms. Photon, baryon, CDM and
-    massless-neutrino densities are exact power laws and are not tabulated.
+    Smooth positive quantities are tabulated as logarithms. Photon, baryon, CDM,
+    massless-neutrino and w0wa-fluid densities are closed forms and are not tabulated.
     """
 
     loga0: float = eqx.field(static=True)
@@ -109,6 +112,10 @@ class LocalTable(eqx.Module):
     rho0_b: Float[Array, ""]  #: rho_b a^3
     rho0_cdm: Float[Array, ""]
     rho0_ur: Float[Array, ""]
+    rho0_fld: Float[Array, ""]
+    w0_fld: Float[Array, ""]
+    wa_fld: Float[Array, ""]
+    cs2_fld: Float[Array, ""]
 
     def at(self, loga: Float[Array, ""]) -> Local:
         col = [hermite_uniform(loga, self.loga0, self.dloga, self.values[:, j], self.slopes[:, j]) for j in range(7)]
@@ -117,10 +124,12 @@ class LocalTable(eqx.Module):
         dkappa = jnp.exp(col[2])
         rho_g = self.rho0_g / a**4
         rho_ur = self.rho0_ur / a**4
+        w0, wa = self.w0_fld, self.wa_fld
+        rho_fld = self.rho0_fld * jnp.exp(-3.0 * (1.0 + w0 + wa) * loga + 3.0 * wa * (a - 1.0))
         return Local(
             a=a, aH=aH, aH_prime=col[6] * aH**2, tau=jnp.exp(col[1]),
             rho_g=rho_g, rho_b=self.rho0_b / a**3, rho_cdm=self.rho0_cdm / a**3, rho_ur=rho_ur,
-            dkappa=dkappa, ddkappa=col[3] * aH * dkappa, exp_m_kappa=col[4], cb2=col[5],
+            rho_fld=rho_fld, w_fld=w0 + wa * (1.0 - a), cs2_fld=self.cs2_fld, dkappa=dkappa, ddkappa=col[3] * aH * dkappa, exp_m_kappa=col[4], cb2=col[5],
         )
 
 
@@ -132,7 +141,7 @@ def _columns(bg: Background, th: Thermodynamics, loga):
     ])
 
 
-def local_table(bg: Background, th: Thermodynamics, loga_min: float, dloga: float) -> LocalTable:
+def local_table(bg: Background, th: Thermodynamics, loga_min: float, dloga: float, cs2_fld=1.0) -> LocalTable:
     """Tabulate :class:`Local` on ``[loga_min, 0]`` with spacing ``dloga`` (about)."""
     n = int(math.ceil(-loga_min / dloga))
     d = -loga_min / n
@@ -142,4 +151,6 @@ def local_table(bg: Background, th: Thermodynamics, loga_min: float, dloga: floa
     return LocalTable(
         loga0=loga_min, dloga=d, values=values, slopes=slopes,
         rho0_g=bg.Omega0_g * H02, rho0_b=bg.Omega0_b * H02, rho0_cdm=bg.Omega0_cdm * H02, rho0_ur=bg.Omega0_ur * H02,
+        rho0_fld=bg.Omega0_fld * H02, w0_fld=jnp.asarray(bg.w0_fld, dtype=float), wa_fld=jnp.asarray(bg.wa_fld, dtype=float),
+        cs2_fld=jnp.asarray(cs2_fld, dtype=float),
     )

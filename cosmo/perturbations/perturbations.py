@@ -53,8 +53,8 @@ def source_grid(prec: Precision, cmb: bool = False) -> np.ndarray:
     return np.concatenate(pieces)
 
 
-def _layout(prec: Precision) -> Layout:
-    return Layout(prec.l_max_g, prec.l_max_pol_g, prec.l_max_ur)
+def _layout(prec: Precision, fld: bool) -> Layout:
+    return Layout(prec.l_max_g, prec.l_max_pol_g, prec.l_max_ur, fld)
 
 
 def compute_perturbations(
@@ -68,10 +68,10 @@ def compute_perturbations(
     ``pk_dphase`` otherwise. Many modes are evolved in up to ``pert_mode_groups`` groups of
     similar grid length (each padded to its own longest grid, vmapped; each group is one
     more compiled loop, so groups hold at least 32 modes)."""
-    if cp.N_ncdm > 0 or cp.has_fld:
+    if cp.N_ncdm > 0:
         raise NotImplementedError(
-            "perturbations are implemented for flat LCDM with massless neutrinos so far "
-            "(massive neutrinos, w0wa fluid and curvature are in progress)"
+            "perturbations are implemented for massless neutrinos (and LCDM or a w0wa fluid) so far "
+            "(massive neutrinos and curvature are in progress)"
         )
     ks = np.asarray(ks, dtype=float)
     src = source_grid(prec, cmb)
@@ -82,8 +82,8 @@ def compute_perturbations(
         prec.pert_ktau_rsa, prec.pert_z_rsa, prec.pert_ktau_ufa,
     )
     loga_min = float(grids[:, 0].min()) - 0.1
-    table = local_table(bg, th, loga_min, prec.pert_table_dloga)
-    lay = _layout(prec)
+    table = local_table(bg, th, loga_min, prec.pert_table_dloga, cp.cs2_fld)
+    lay = _layout(prec, bool(cp.has_fld))
     run = jax.vmap(lambda k, g, i, r, u: mode_sources(k, g, i, r, u, table, lay))
     # groups of modes of similar grid length, each cut to its longest grid (padding repeats
     # the last node: zero-length steps are exact no-ops)
