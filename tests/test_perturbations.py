@@ -20,8 +20,9 @@ from cosmo.precision import get_precision
 from cosmo.primordial import primordial_scalar
 
 REF = pathlib.Path(__file__).parent / "reference"
-#: Indices into the reference K_PK grid (logspace(-5, 1, 241)): k = 1e-4 ... 1 /Mpc.
-K_INDEX = np.array([40, 80, 110, 130, 140, 148, 160, 180, 200])
+#: Indices into the reference K_PK grid (logspace(-5, 1, 241)): k = 1e-4 ... 1 /Mpc (the
+#: issue's range), plus 3.2 and 10 /Mpc (the Limber lensing potential needs them at high l).
+K_INDEX = np.array([40, 80, 110, 130, 140, 148, 160, 180, 200, 220, 240])
 PK_TOL = 1.0e-3  # the target for k in [1e-4, 1] at z = 0 and 2
 
 

@@ -57,7 +57,7 @@ def switch_loga(k: float, ktau: float, z_earliest: float = math.inf) -> float:
     """ln a where an approximation of mode ``k`` switches on: ``k tau_fid = ktau``, not before
     ``z_earliest``; ``+1`` (never) when that is after today. Parameter independent."""
     a_k = _A_FID * (ktau / k) ** 2 + _B_FID * ktau / k
-    x = max(math.log(a_k), -math.log1p(z_earliest)) if math.isfinite(z_earliest) else math.log(a_k)
+    x = max(math.log(a_k), -math.log1p(z_earliest))
     return x if x < 0.0 else 1.0
 
 
