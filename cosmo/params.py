@@ -178,6 +178,27 @@ class CosmoParams(eqx.Module):
         return int(self.m_ncdm.shape[0])
 
 
+def _merge_identical_species(m, T, deg):
+    """Species with equal (concrete) mass and temperature are one species of summed degeneracy:
+    the physics is identical and the perturbations evolve one momentum hierarchy instead of
+    several (e.g. three degenerate neutrinos). Traced values are left as given."""
+    if m.shape[0] < 2 or not all(_is_concrete(x) for x in (m, T, deg)):
+        return m, T, deg
+    keys: dict[tuple[float, float], int] = {}
+    groups: list[list[int]] = []
+    for i, key in enumerate(zip(np.asarray(m).tolist(), np.asarray(T).tolist())):
+        if key in keys:
+            groups[keys[key]].append(i)
+        else:
+            keys[key] = len(groups)
+            groups.append([i])
+    if len(groups) == m.shape[0]:
+        return m, T, deg
+    first = jnp.asarray([g[0] for g in groups])
+    summed = jnp.stack([jnp.sum(deg[jnp.asarray(g)]) for g in groups])
+    return m[first], T[first], summed
+
+
 def resolve(params: Mapping[str, Any] | CosmoParams) -> CosmoParams:
     """Validate a dict of CLASS-named inputs and fill CLASS defaults.
 
@@ -269,6 +290,7 @@ def resolve(params: Mapping[str, Any] | CosmoParams) -> CosmoParams:
     m_ncdm = jnp.stack([_f64(m) for m in m_list]) if m_list else jnp.zeros((0,), dtype=jnp.float64)
     T_ncdm = per_species("T_ncdm")
     deg_ncdm = per_species("deg_ncdm")
+    m_ncdm, T_ncdm, deg_ncdm = _merge_identical_species(m_ncdm, T_ncdm, deg_ncdm)
 
     # --- dark energy: giving w0_fld/wa_fld (or Omega_Lambda = 0) makes it a fluid
     lambda_given = "Omega_Lambda" in p

@@ -55,6 +55,7 @@ LOW_TAU_EE = pytest.mark.xfail(
         "box_mixed_b",
         "neff_3p5",
         "w0wa",
+        "mnu_0p15",
     ],
 )
 def test_unlensed_cl_match_class(name):

@@ -46,7 +46,7 @@ def pk_at_nodes(params, ks, prec="default"):
     return run(cp)
 
 
-@pytest.mark.parametrize("name", ["planck2018", "box_low", "box_high", "neff_3p5", "w0wa"])
+@pytest.mark.parametrize("name", ["planck2018", "box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15"])
 def test_linear_pk_modes_match_class(name):
     ref = reference(name)
     ks = ref["k_pk"][K_INDEX]
@@ -60,10 +60,11 @@ def test_linear_pk_modes_match_class(name):
 
 
 def test_pk_gradient_matches_finite_differences():
-    """d ln P(k)/d theta by reverse mode vs central differences (fast preset, 2 modes)."""
+    """d ln P(k)/d theta by reverse mode vs central differences (fast preset, 2 modes), with a
+    massive neutrino and a w0wa fluid so that every species' equations are differentiated."""
     ks = np.array([0.01, 0.2])
-    base = dict(COSMOLOGIES["planck2018"])
-    names = ["omega_b", "omega_cdm", "h", "n_s"]
+    base = {**COSMOLOGIES["planck2018"], "m_ncdm": 0.15, "N_ur": 2.0308, "w0_fld": -0.9, "wa_fld": -0.2}
+    names = ["omega_b", "omega_cdm", "h", "n_s", "m_ncdm", "w0_fld", "wa_fld"]
 
     def lnP(x):
         p = {**base, **dict(zip(names, x))}

@@ -15,6 +15,14 @@ the horizon massless neutrinos follow CLASS's ultra-relativistic fluid approxima
 l_max), and late in the evolution of each mode photons and massless neutrinos follow the
 radiation-streaming approximation (RSA). Both switch at parameter-independent times.
 
+Massive neutrinos (non-cold relics) follow the momentum-resolved hierarchy of Ma &
+Bertschinger (``Psi_l(q)`` on the Fermi-Dirac Gauss momenta of
+:func:`~cosmo.background.ncdm.fd_gauss_quadrature`; density, velocity and shear are the
+momentum moments, normalised by the same quadrature's background moments so that the
+quadrature error cancels in delta, theta and sigma), and well inside the horizon CLASS's
+fluid approximation (``ncdmfa_CLASS``: delta, theta, sigma with the adiabatic sound speed
+and the pseudo-pressure viscosity closure), switched on at a parameter-independent time.
+
 A w0wa dark-energy fluid is perturbed with CLASS's parametrised post-Friedmann (PPF)
 scheme (Hu & Sawicki 2007; Fang, Hu & Lewis 2008), one extra variable ``Gamma``, valid
 across w = -1. CLASS sets Gamma = 0 when (c_Gamma k/aH)^2 > 1e3 because its integrator
@@ -28,25 +36,33 @@ import dataclasses
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
+from ..background.ncdm import dlnf0_dlnq, fd_gauss_quadrature
+from .chains import ChainStructure
 from .local import Local
 
-__all__ = ["Layout", "Metric", "metric", "derivatives_tau"]
+__all__ = ["Layout", "Metric", "metric", "derivatives_tau", "ncdm_fluid_from_hierarchy", "ncdm_species"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
     """Static layout of the state vector of one mode (hashable).
 
-    ``[eta, delta_cdm, delta_b, theta_b, F_g(0..l_max_g), G(0..l_max_pol_g), F_ur(0..l_max_ur)]``
-    then ``Gamma`` (PPF dark energy) when ``fld``.
+    ``[eta, delta_cdm, delta_b, theta_b, F_g(0..l_max_g), G(0..l_max_pol_g), F_ur(0..l_max_ur)]``,
+    then for each massive-neutrino species and each of its ``nq_ncdm`` momenta
+    ``Psi(0..l_max_ncdm)`` (in the fluid approximation the first momentum's ``Psi_0..2`` hold
+    the species' ``delta, theta, sigma``), then ``Gamma`` (PPF dark energy) when ``fld``.
     """
 
     l_max_g: int = 17
     l_max_pol_g: int = 17
     l_max_ur: int = 17
     fld: bool = False
+    n_ncdm: int = 0
+    nq_ncdm: int = 6
+    l_max_ncdm: int = 17
 
     eta = 0
     delta_cdm = 1
@@ -66,8 +82,30 @@ class Layout:
         return self.pol0 + self.l_max_pol_g + 1
 
     @property
-    def gamma_fld(self) -> int:
+    def ncdm0(self) -> int:
         return self.ur0 + self.l_max_ur + 1
+
+    def ncdm_block(self, species: int) -> slice:
+        """State slice of one massive-neutrino species (``nq_ncdm * (l_max_ncdm + 1)`` entries)."""
+        n = self.nq_ncdm * (self.l_max_ncdm + 1)
+        return slice(self.ncdm0 + species * n, self.ncdm0 + (species + 1) * n)
+
+    @property
+    def gamma_fld(self) -> int:
+        return self.ncdm0 + self.n_ncdm * self.nq_ncdm * (self.l_max_ncdm + 1)
+
+    def chain_structure(self) -> ChainStructure:
+        """The hierarchies above l = 2 as tridiagonal chains (see :mod:`.chains`)."""
+        chains = [(self.g0 + 3, self.l_max_g - 2), (self.pol0 + 3, self.l_max_pol_g - 2), (self.ur0 + 3, self.l_max_ur - 2)]
+        size = self.l_max_ncdm + 1
+        for b in range(self.n_ncdm * self.nq_ncdm):
+            chains.append((self.ncdm0 + b * size + 3, self.l_max_ncdm - 2))
+        return ChainStructure(self.size, tuple(chains))
+
+    def ncdm_quadrature(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Momenta ``q``, Gauss weights (Fermi-Dirac ``q^2 f0`` included) and ``d ln f0 / d ln q``."""
+        q, w = fd_gauss_quadrature(self.nq_ncdm)
+        return q, w, dlnf0_dlnq(q)
 
     @property
     def size(self) -> int:
@@ -110,17 +148,61 @@ def _rsa_radiation(k, y, loc, lay, h_prime):
     return delta_g, theta_g, delta_ur, theta_ur
 
 
-def metric(k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False) -> Metric:
+def _ncdm_moments(k, Psi, aM, lay):
+    """(delta, theta, sigma) of one species from its hierarchy ``Psi[i_q, l]`` (moments
+    normalised by the same quadrature's density and enthalpy)."""
+    q, w, _ = lay.ncdm_quadrature()
+    eps = jnp.sqrt(q**2 + aM**2)
+    S_rho = jnp.sum(w * eps)
+    S_rho_plus_p = S_rho + jnp.sum(w * q**2 / (3.0 * eps))
+    delta = jnp.sum(w * eps * Psi[:, 0]) / S_rho
+    theta = k * jnp.sum(w * q * Psi[:, 1]) / S_rho_plus_p
+    sigma = 2.0 / 3.0 * jnp.sum(w * q**2 / eps * Psi[:, 2]) / S_rho_plus_p
+    return delta, theta, sigma
+
+
+def ncdm_species(k, y, loc, lay, ncdmfa):
+    """Per species: (delta, theta, sigma), from the fluid variables when ``ncdmfa``."""
+    out = []
+    for s in range(lay.n_ncdm):
+        Psi = y[lay.ncdm_block(s)].reshape(lay.nq_ncdm, lay.l_max_ncdm + 1)
+        hier = _ncdm_moments(k, Psi, loc.aM_ncdm[s], lay)
+        out.append(tuple(jnp.where(ncdmfa, Psi[0, j], hier[j]) for j in range(3)))
+    return out
+
+
+def ncdm_fluid_from_hierarchy(k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout) -> Float[Array, " n"]:
+    """State at the switch to the ncdm fluid approximation: each species' hierarchy replaced by
+    its (delta, theta, sigma) in the first momentum's ``Psi_0..2`` (as CLASS when it switches)."""
+    for s in range(lay.n_ncdm):
+        blk = lay.ncdm_block(s)
+        Psi = y[blk].reshape(lay.nq_ncdm, lay.l_max_ncdm + 1)
+        fluid = jnp.zeros_like(Psi).at[0, :3].set(jnp.stack(_ncdm_moments(k, Psi, loc.aM_ncdm[s], lay)))
+        y = y.at[blk].set(fluid.reshape(-1))
+    return y
+
+
+def metric(
+    k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False, ncdmfa=False
+) -> Metric:
     """Einstein equations: h', eta', alpha, alpha' from the matter and radiation variables.
 
     With ``rsa`` (a traced boolean) photons and massless neutrinos follow the
-    radiation-streaming approximation instead of their hierarchies.
+    radiation-streaming approximation instead of their hierarchies; with ``ncdmfa`` the
+    massive neutrinos are read from their fluid variables.
     """
     k2 = k * k
     a2 = loc.a**2
     F0, F1, F2 = y[lay.g0], y[lay.g0 + 1], y[lay.g0 + 2]
     N0, N1, N2 = y[lay.ur0], y[lay.ur0 + 1], y[lay.ur0 + 2]
     delta_rho_m = loc.rho_b * y[lay.delta_b] + loc.rho_cdm * y[lay.delta_cdm]
+    rho_plus_p_theta_n = rho_plus_p_shear_n = rho_plus_p_n = 0.0
+    for s, (d_n, t_n, sig_n) in enumerate(ncdm_species(k, y, loc, lay, ncdmfa)):
+        rho_plus_p_s = loc.rho_ncdm[s] + loc.p_ncdm[s]
+        delta_rho_m = delta_rho_m + loc.rho_ncdm[s] * d_n
+        rho_plus_p_theta_n = rho_plus_p_theta_n + rho_plus_p_s * t_n
+        rho_plus_p_shear_n = rho_plus_p_shear_n + rho_plus_p_s * sig_n
+        rho_plus_p_n = rho_plus_p_n + rho_plus_p_s
     # RSA: h' from matter alone, then radiation slaved to it (its feedback is ~rho_r/rho_m)
     h0 = (k2 * y[lay.eta] + 1.5 * a2 * delta_rho_m) / (0.5 * loc.aH)
     rsa_dg, rsa_tg, rsa_dur, rsa_tur = _rsa_radiation(k, y, loc, lay, h0)
@@ -129,15 +211,17 @@ def metric(k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, 
     delta_ur = jnp.where(rsa, rsa_dur, N0)
     theta_ur = jnp.where(rsa, rsa_tur, 0.75 * k * N1)
     delta_rho = delta_rho_m + loc.rho_g * delta_g + loc.rho_ur * delta_ur
-    rho_plus_p_theta = 4.0 / 3.0 * (loc.rho_g * theta_g + loc.rho_ur * theta_ur) + loc.rho_b * y[lay.theta_b]
+    rho_plus_p_theta = (
+        4.0 / 3.0 * (loc.rho_g * theta_g + loc.rho_ur * theta_ur) + loc.rho_b * y[lay.theta_b] + rho_plus_p_theta_n
+    )
     gamma_prime = jnp.zeros_like(delta_rho)
     if lay.fld:
-        rho_plus_p = 4.0 / 3.0 * (loc.rho_g + loc.rho_ur) + loc.rho_b + loc.rho_cdm
+        rho_plus_p = 4.0 / 3.0 * (loc.rho_g + loc.rho_ur) + loc.rho_b + loc.rho_cdm + rho_plus_p_n
         d_fld, t_fld, gamma_prime = _ppf(k, y[lay.gamma_fld], y[lay.eta], delta_rho, rho_plus_p_theta, rho_plus_p, loc)
         delta_rho = delta_rho + d_fld
         rho_plus_p_theta = rho_plus_p_theta + t_fld
     # sigma = F_2 / 2; no radiation shear in the RSA
-    rho_plus_p_shear = jnp.where(rsa, 0.0, 2.0 / 3.0 * (loc.rho_g * F2 + loc.rho_ur * N2))
+    rho_plus_p_shear = jnp.where(rsa, 0.0, 2.0 / 3.0 * (loc.rho_g * F2 + loc.rho_ur * N2)) + rho_plus_p_shear_n
     h_prime = (k2 * y[lay.eta] + 1.5 * a2 * delta_rho) / (0.5 * loc.aH)
     eta_prime = 1.5 * a2 * rho_plus_p_theta / k2
     alpha = (h_prime + 6.0 * eta_prime) / (2.0 * k2)
@@ -171,17 +255,47 @@ def _ppf(k, gamma, eta, delta_rho, rho_plus_p_theta, rho_plus_p, loc):
 
 
 def _free_streaming(k, F, tau):
-    """k/(2l+1) [l F_(l-1) - (l+1) F_(l+1)], with the l_max closure k F_(lmax-1) - (lmax+1)/tau F_lmax."""
-    L = F.shape[0] - 1
+    """k/(2l+1) [l F_(l-1) - (l+1) F_(l+1)] along the last axis, with the l_max closure
+    k F_(lmax-1) - (lmax+1)/tau F_lmax (``k`` broadcasts against ``F[..., 0]``: for massive
+    neutrinos it is ``k q / eps`` per momentum)."""
+    L = F.shape[-1] - 1
+    k = jnp.asarray(k)[..., None]
     ell = jnp.arange(L + 1, dtype=F.dtype)
-    F_lo = jnp.concatenate([jnp.zeros(1, F.dtype), F[:-1]])
-    F_hi = jnp.concatenate([F[1:], jnp.zeros(1, F.dtype)])
+    zero = jnp.zeros(F.shape[:-1] + (1,), F.dtype)
+    F_lo = jnp.concatenate([zero, F[..., :-1]], axis=-1)
+    F_hi = jnp.concatenate([F[..., 1:], zero], axis=-1)
     out = k * (ell * F_lo - (ell + 1.0) * F_hi) / (2.0 * ell + 1.0)
-    return out.at[L].set(k * F[L - 1] - (L + 1.0) / tau * F[L])
+    return out.at[..., L].set(k[..., 0] * F[..., L - 1] - (L + 1.0) / tau * F[..., L])
+
+
+def _ncdm_derivatives(k, y, loc, lay, hp, etap, ncdmfa):
+    """d/dtau of the massive-neutrino variables: the hierarchy (Ma & Bertschinger eq. 57,
+    synchronous gauge) or, with ``ncdmfa``, CLASS's fluid approximation (ncdmfa_CLASS)."""
+    q, _, dlnf0 = lay.ncdm_quadrature()
+    out = []
+    for s in range(lay.n_ncdm):
+        Psi = y[lay.ncdm_block(s)].reshape(lay.nq_ncdm, lay.l_max_ncdm + 1)
+        eps = jnp.sqrt(q**2 + loc.aM_ncdm[s] ** 2)
+        dPsi = _free_streaming(k * q / eps, Psi, loc.tau)
+        dPsi = dPsi.at[:, 0].add(hp / 6.0 * dlnf0)
+        dPsi = dPsi.at[:, 2].add(-(hp / 15.0 + 0.4 * etap) * dlnf0)
+        # fluid: w, adiabatic sound speed c_a^2 (= c_eff^2) and viscosity c_vis^2 = 3 w c_a^2
+        rho, p, pseudo_p = loc.rho_ncdm[s], loc.p_ncdm[s], loc.pseudo_p_ncdm[s]
+        w = p / rho
+        ca2 = w / (3.0 * (1.0 + w)) * (5.0 - pseudo_p / p)
+        delta, theta, sigma = Psi[0, 0], Psi[0, 1], Psi[0, 2]
+        d_delta = -(1.0 + w) * (theta + 0.5 * hp) - 3.0 * loc.aH * (ca2 - w) * delta
+        d_theta = -loc.aH * (1.0 - 3.0 * ca2) * theta + ca2 / (1.0 + w) * k * k * delta - k * k * sigma
+        d_sigma = -3.0 * (loc.aH * (2.0 / 3.0 - ca2 - pseudo_p / (3.0 * p)) + 1.0 / loc.tau) * sigma + (
+            8.0 / 3.0 * 3.0 * w * ca2 / (1.0 + w) * (theta + 0.5 * hp)
+        )
+        fluid = jnp.zeros_like(Psi).at[0, :3].set(jnp.stack([d_delta, d_theta, d_sigma]))
+        out.append(jnp.where(ncdmfa, fluid, dPsi).reshape(-1))
+    return out
 
 
 def derivatives_tau(
-    k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False, ufa=False
+    k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False, ufa=False, ncdmfa=False
 ) -> tuple[Float[Array, " n"], Metric]:
     """dy/dtau of one mode, and the metric quantities used to build it.
 
@@ -190,14 +304,15 @@ def derivatives_tau(
     Thomson drag on the baryons uses the RSA photon velocity. With ``ufa`` (traced
     boolean) the massless neutrinos are a fluid (CLASS ``ufa_CLASS``):
     ``sigma' = -3 sigma / tau + 2/3 (theta + h'/2)`` closes the hierarchy at l = 2 and
-    the multipoles l >= 3 are frozen (unused).
+    the multipoles l >= 3 are frozen (unused). With ``ncdmfa`` (traced boolean) the massive
+    neutrinos follow the fluid approximation.
     """
-    met = metric(k, y, loc, lay, rsa)
+    met = metric(k, y, loc, lay, rsa, ncdmfa)
     hp, etap = met.h_prime, met.eta_prime
     dk = loc.dkappa
     F = y[lay.g0 : lay.pol0]
     G = y[lay.pol0 : lay.ur0]
-    N = y[lay.ur0 : lay.gamma_fld]
+    N = y[lay.ur0 : lay.ncdm0]
     theta_b = y[lay.theta_b]
 
     # photons: free streaming + Thomson collisions + metric
@@ -221,5 +336,6 @@ def derivatives_tau(
     d_theta_b = -loc.aH * theta_b + loc.cb2 * k * k * y[lay.delta_b] + R * dk * (met.theta_g - theta_b)
     head = jnp.stack([etap, -0.5 * hp, d_delta_b, d_theta_b])
     tail = jnp.where(rsa, 0.0, jnp.concatenate([dF, dG, dN]))
-    parts = [head, tail] + ([met.gamma_prime_fld[None]] if lay.fld else [])
+    parts = [head, tail, *_ncdm_derivatives(k, y, loc, lay, hp, etap, ncdmfa)]
+    parts += [met.gamma_prime_fld[None]] if lay.fld else []
     return jnp.concatenate(parts), met

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import math
 
+import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .equations import Layout, derivatives_tau
+from .equations import Layout, derivatives_tau, ncdm_fluid_from_hierarchy
 from .initial import adiabatic_initial_conditions
 from .integrator import solve_linear_rosenbrock
 from .local import LocalTable
@@ -102,47 +103,52 @@ def mode_grid(
 
 def mode_grids(
     ks: np.ndarray, source_loga: np.ndarray, ktau_ini: float, a_ini_max: float,
-    d_log: float, d_phase: float, ktau_rsa: float, z_rsa: float, ktau_ufa: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    d_log: float, d_phase: float, ktau_rsa: float, z_rsa: float, ktau_ufa: float, ktau_ncdmfa: float = math.inf,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Grids of all modes padded to a common length (repeated last node), source indices,
-    and the RSA and UFA starts of each mode (ln a)."""
-    grids, indices, rsa, ufa = [], [], [], []
+    and the starts (ln a) of the approximations of each mode, ``switches[i_k] = (rsa, ufa, ncdmfa)``."""
+    grids, indices, switches = [], [], []
     for k in ks:
         x_rsa = switch_loga(float(k), ktau_rsa, z_rsa)
         x_ufa = switch_loga(float(k), ktau_ufa)
+        x_ncdmfa = switch_loga(float(k), ktau_ncdmfa) if math.isfinite(ktau_ncdmfa) else 1.0
         x_ini = initial_loga(float(k), ktau_ini, a_ini_max)
-        g, i = mode_grid(float(k), source_loga, x_ini, d_log, d_phase, x_rsa, (x_ufa,))
+        g, i = mode_grid(float(k), source_loga, x_ini, d_log, d_phase, x_rsa, (x_ufa, x_ncdmfa))
         grids.append(g)
         indices.append(i)
-        rsa.append(x_rsa)
-        ufa.append(x_ufa)
+        switches.append((x_rsa, x_ufa, x_ncdmfa))
     n = max(len(g) for g in grids)
     padded = np.stack([np.concatenate([g, np.full(n - len(g), g[-1])]) for g in grids])
-    return padded, np.stack(indices), np.asarray(rsa), np.asarray(ufa)
+    return padded, np.stack(indices), np.asarray(switches)
 
 
 def mode_sources(
     k: Float[Array, ""],
     grid: Float[Array, " n_steps"],
     source_index: Float[Array, " n_src"],
-    loga_rsa: Float[Array, ""],
-    loga_ufa: Float[Array, ""],
+    switches: Float[Array, " 3"],
     table: LocalTable,
     lay: Layout,
 ) -> Float[Array, "n_types n_src"]:
     """Evolve one mode on its grid and return its source functions at the source nodes.
 
-    Steps starting at or after ``loga_rsa`` (``loga_ufa``) use the radiation-streaming
-    (ultra-relativistic fluid) approximation.
+    ``switches = (rsa, ufa, ncdmfa)``: steps starting at or after them (ln a) use the
+    radiation-streaming, ultra-relativistic-fluid and massive-neutrino fluid approximations.
+    At the ncdm switch the hierarchy is replaced by its fluid moments.
     """
+    loga_rsa, loga_ufa, loga_ncdmfa = switches[0], switches[1], switches[2]
     y0 = adiabatic_initial_conditions(k, table.at(grid[0]), lay)
 
     def field(x, x_step, y):
         loc = table.at(x)
-        return derivatives_tau(k, y, loc, lay, x_step >= loga_rsa, x_step >= loga_ufa)[0] / loc.aH
+        return derivatives_tau(k, y, loc, lay, x_step >= loga_rsa, x_step >= loga_ufa, x_step >= loga_ncdmfa)[0] / loc.aH
 
     def save(x, y):
-        return source_functions(k, y, table.at(x), lay, x > loga_rsa, x > loga_ufa)
+        return source_functions(k, y, table.at(x), lay, x > loga_rsa, x > loga_ufa, x >= loga_ncdmfa)
 
-    sources = solve_linear_rosenbrock(field, y0, grid, save)
+    def jump(x, x_next, y):
+        switch = (x < loga_ncdmfa) & (x_next >= loga_ncdmfa)
+        return jnp.where(switch, ncdm_fluid_from_hierarchy(k, y, table.at(x_next), lay), y)
+
+    sources = solve_linear_rosenbrock(field, y0, grid, save, jump if lay.n_ncdm else None, lay.chain_structure())
     return sources[source_index].T

@@ -4,7 +4,7 @@ Leading order in ``k tau`` and ``om tau`` with the first corrections, as CLASS
 (perturbations.c, which follows Ma & Bertschinger 1995 and CAMB). Normalisation:
 the comoving curvature perturbation is ``R = 1`` on super-horizon scales
 (CLASS ``curvature_ini = 1``), so transfer functions multiply sqrt(P_R(k)).
-Flat space.
+Flat space. Massive neutrinos start as relativistic (CLASS).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ __all__ = ["adiabatic_initial_conditions"]
 def adiabatic_initial_conditions(k: Float[Array, ""], loc: Local, lay: Layout) -> Float[Array, " n"]:
     """State vector of the adiabatic growing mode at the time of ``loc``."""
     tau = loc.tau
-    rho_r = loc.rho_g + loc.rho_ur
+    rho_nu = loc.rho_ur + jnp.sum(loc.rho_ncdm)  # massive neutrinos are relativistic here (as CLASS)
+    rho_r = loc.rho_g + rho_nu
     rho_m = loc.rho_b + loc.rho_cdm
-    fracnu = loc.rho_ur / rho_r
+    fracnu = rho_nu / rho_r
     fracb = loc.rho_b / rho_m
     om = loc.a * rho_m / jnp.sqrt(rho_r)  # a = (om^2/4) tau^2 + ... in RD+MD [1/Mpc]
     ktau2 = (k * tau) ** 2
@@ -55,4 +56,14 @@ def adiabatic_initial_conditions(k: Float[Array, ""], loc: Local, lay: Layout) -
     y = y.at[lay.ur0 + 1].set(4.0 * theta_ur / (3.0 * k))
     y = y.at[lay.ur0 + 2].set(2.0 * shear_ur)
     y = y.at[lay.ur0 + 3].set(l3_ur)
+    # massive neutrinos: the massless-neutrino multipoles weighted by -dln f0/dln q (CLASS)
+    q, _, dlnf0 = lay.ncdm_quadrature()
+    for s in range(lay.n_ncdm):
+        eps = jnp.sqrt(q**2 + loc.aM_ncdm[s] ** 2)
+        Psi = jnp.zeros((lay.nq_ncdm, lay.l_max_ncdm + 1))
+        Psi = Psi.at[:, 0].set(-0.25 * delta_ur * dlnf0)
+        Psi = Psi.at[:, 1].set(-eps / (3.0 * q * k) * theta_ur * dlnf0)
+        Psi = Psi.at[:, 2].set(-0.5 * shear_ur * dlnf0)
+        Psi = Psi.at[:, 3].set(-0.25 * l3_ur * dlnf0)
+        y = y.at[lay.ncdm_block(s)].set(Psi.reshape(-1))
     return y

@@ -30,6 +30,8 @@ import jax.scipy.linalg as jsl
 import numpy as np
 from jaxtyping import Array, Float
 
+from .chains import ChainStructure, chain_factor, chain_solve
+
 __all__ = ["solve_linear_rosenbrock", "RODAS4"]
 
 
@@ -63,11 +65,17 @@ def solve_linear_rosenbrock(
     y0: Float[Array, " n"],
     ts: Float[Array, " m"],
     save: Callable[[Float[Array, ""], Float[Array, " n"]], Array] | None = None,
+    jump: Callable[[Float[Array, ""], Float[Array, ""], Float[Array, " n"]], Float[Array, " n"]] | None = None,
+    structure: ChainStructure | None = None,
 ) -> Array:
     """Integrate ``y' = field(t, t_step, y)`` (linear in ``y``) through the nodes ``ts``.
 
     ``t_step`` is the start of the current step (every stage of a step sees the same
-    approximation regime). Returns ``save(t, y)`` (default ``y``) at every node.
+    approximation regime). ``jump(t, t_next, y_next)``, if given, maps the state at the end
+    of every step (a change of variables when an approximation switches on; identity
+    otherwise). With ``structure`` the stage systems are solved by :mod:`.chains` (core LU +
+    tridiagonal hierarchies) instead of a dense LU. Returns ``save(t, y)`` (default ``y``)
+    at every node.
     """
     save = save if save is not None else (lambda t, y: y)
     eye = jnp.eye(y0.shape[0], dtype=y0.dtype)
@@ -80,7 +88,13 @@ def solve_linear_rosenbrock(
         h_s = jnp.where(live, h, 1.0)
         J = jax.jacfwd(lambda u: field(t, t, u))(jnp.zeros_like(y))
         f0, f_t = jax.jvp(lambda s: field(s, t, y), (t,), (jnp.ones_like(t),))
-        lu = jsl.lu_factor(eye / (h_s * RODAS4.gamma) - J)
+        E = eye / (h_s * RODAS4.gamma) - J
+        if structure is None:
+            lu = jsl.lu_factor(E)
+            solve = lambda r: jsl.lu_solve(lu, r)  # noqa: E731
+        else:
+            fac = chain_factor(E, structure)
+            solve = lambda r: chain_solve(fac, r, structure)  # noqa: E731
         ks = []
         for i in range(6):
             if i == 0:
@@ -91,8 +105,10 @@ def solve_linear_rosenbrock(
             rhs = f + sum(float(cij) / h_s * ks[j] for j, cij in enumerate(RODAS4.C[i]))
             if RODAS4.d[i] != 0.0:
                 rhs = rhs + (h_s * float(RODAS4.d[i])) * f_t
-            ks.append(jsl.lu_solve(lu, rhs))
+            ks.append(solve(rhs))
         y_next = jnp.where(live, Y + ks[-1], y)
+        if jump is not None:
+            y_next = jump(t, t_next, y_next)
         return y_next, save(t_next, y_next)
 
     _, out = jax.lax.scan(step, y0, (ts[:-1], ts[1:]))

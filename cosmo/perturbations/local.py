@@ -19,6 +19,7 @@ from jaxtyping import Array, Float
 
 from .. import constants as const
 from ..background import Background
+from ..background.ncdm import fd_integrals, fd_pseudo_pressure
 from ..interpolation import hermite_uniform, spline_derivative, spline_eval
 from ..thermodynamics import Thermodynamics
 
@@ -42,6 +43,10 @@ class Local(eqx.Module):
     rho_fld: Float[Array, ""]  #: dark-energy fluid density (0 without a fluid)
     w_fld: Float[Array, ""]  #: its equation of state w0 + wa (1 - a)
     cs2_fld: Float[Array, ""]  #: its rest-frame sound speed squared (PPF transition scale)
+    aM_ncdm: Float[Array, " n_ncdm"]  #: a m / (k_B T_ncdm0) of each massive-neutrino species
+    rho_ncdm: Float[Array, " n_ncdm"]  #: their densities
+    p_ncdm: Float[Array, " n_ncdm"]  #: their pressures
+    pseudo_p_ncdm: Float[Array, " n_ncdm"]  #: their pseudo-pressures (CLASS; fluid approximation)
     dkappa: Float[Array, ""]  #: Thomson scattering rate kappa' = a n_e sigma_T [1/Mpc]
     ddkappa: Float[Array, ""]  #: kappa'' [1/Mpc^2]
     exp_m_kappa: Float[Array, ""]  #: exp(-kappa), kappa counted from today
@@ -58,6 +63,13 @@ class Local(eqx.Module):
         ``(kappa'' + kappa'^2) exp(-kappa)`` (``kappa`` is the optical depth to today,
         so ``d exp(-kappa) / d tau = kappa' exp(-kappa)``)."""
         return (self.ddkappa + self.dkappa**2) * self.exp_m_kappa
+
+
+def _ncdm(a, M, norm, q, wq, rho_g):
+    """Per-species (a M, rho, p, pseudo-p) of the massive neutrinos at scale factor ``a``."""
+    aM = a * M
+    I_rho, I_p = fd_integrals(aM, q, wq)
+    return aM, norm * I_rho * rho_g, norm * I_p * rho_g, norm * fd_pseudo_pressure(aM, q, wq) * rho_g
 
 
 def local_quantities(bg: Background, th: Thermodynamics, loga: Float[Array, ""], cs2_fld=1.0) -> Local:
@@ -89,10 +101,12 @@ def local_quantities(bg: Background, th: Thermodynamics, loga: Float[Array, ""],
     exp_m_kappa = jnp.where(above, 0.0, jnp.exp(-kappa_c))
     mu_inv = 1.0 + (1.0 / const.not4 - 1.0) * th.YHe + x_e * (1.0 - th.YHe)
     cb2 = _KB_OVER_MH_C2 * mu_inv * T_b * (1.0 + dlnT_dlnz / 3.0)
+    aM, rho_n, p_n, pp_n = _ncdm(a, bg.M_ncdm, bg.ncdm_norm, bg.q_ncdm, bg.wq_ncdm, d["rho_g"])
     return Local(
         a=a, aH=aH, aH_prime=aH_prime, tau=bg.conformal_time_loga(loga),
         rho_g=d["rho_g"], rho_b=d["rho_b"], rho_cdm=d["rho_cdm"], rho_ur=d["rho_ur"],
-        rho_fld=d["rho_fld"], w_fld=d["w_fld"], cs2_fld=jnp.asarray(cs2_fld, dtype=float), dkappa=dkappa, ddkappa=ddkappa, exp_m_kappa=exp_m_kappa, cb2=cb2,
+        rho_fld=d["rho_fld"], w_fld=d["w_fld"], cs2_fld=jnp.asarray(cs2_fld, dtype=float),
+        aM_ncdm=aM, rho_ncdm=rho_n, p_ncdm=p_n, pseudo_p_ncdm=pp_n, dkappa=dkappa, ddkappa=ddkappa, exp_m_kappa=exp_m_kappa, cb2=cb2,
     )
 
 
@@ -101,7 +115,8 @@ class LocalTable(eqx.Module):
     integrators (cubic Hermite interpolation with exact slopes from ``jax.jvp``).
 
     Smooth positive quantities are tabulated as logarithms. Photon, baryon, CDM,
-    massless-neutrino and w0wa-fluid densities are closed forms and are not tabulated.
+    massless-neutrino and w0wa-fluid densities are closed forms and are not tabulated;
+    massive-neutrino densities are evaluated with the background's momentum quadrature.
     """
 
     loga0: float = eqx.field(static=True)
@@ -116,6 +131,10 @@ class LocalTable(eqx.Module):
     w0_fld: Float[Array, ""]
     wa_fld: Float[Array, ""]
     cs2_fld: Float[Array, ""]
+    M_ncdm: Float[Array, " n_ncdm"]
+    ncdm_norm: Float[Array, " n_ncdm"]
+    q_ncdm: Float[Array, " nq"]
+    wq_ncdm: Float[Array, " nq"]
 
     def at(self, loga: Float[Array, ""]) -> Local:
         col = [hermite_uniform(loga, self.loga0, self.dloga, self.values[:, j], self.slopes[:, j]) for j in range(7)]
@@ -126,10 +145,12 @@ class LocalTable(eqx.Module):
         rho_ur = self.rho0_ur / a**4
         w0, wa = self.w0_fld, self.wa_fld
         rho_fld = self.rho0_fld * jnp.exp(-3.0 * (1.0 + w0 + wa) * loga + 3.0 * wa * (a - 1.0))
+        aM, rho_n, p_n, pp_n = _ncdm(a, self.M_ncdm, self.ncdm_norm, self.q_ncdm, self.wq_ncdm, rho_g)
         return Local(
             a=a, aH=aH, aH_prime=col[6] * aH**2, tau=jnp.exp(col[1]),
             rho_g=rho_g, rho_b=self.rho0_b / a**3, rho_cdm=self.rho0_cdm / a**3, rho_ur=rho_ur,
-            rho_fld=rho_fld, w_fld=w0 + wa * (1.0 - a), cs2_fld=self.cs2_fld, dkappa=dkappa, ddkappa=col[3] * aH * dkappa, exp_m_kappa=col[4], cb2=col[5],
+            rho_fld=rho_fld, w_fld=w0 + wa * (1.0 - a), cs2_fld=self.cs2_fld,
+            aM_ncdm=aM, rho_ncdm=rho_n, p_ncdm=p_n, pseudo_p_ncdm=pp_n, dkappa=dkappa, ddkappa=col[3] * aH * dkappa, exp_m_kappa=col[4], cb2=col[5],
         )
 
 
@@ -153,4 +174,5 @@ def local_table(bg: Background, th: Thermodynamics, loga_min: float, dloga: floa
         rho0_g=bg.Omega0_g * H02, rho0_b=bg.Omega0_b * H02, rho0_cdm=bg.Omega0_cdm * H02, rho0_ur=bg.Omega0_ur * H02,
         rho0_fld=bg.Omega0_fld * H02, w0_fld=jnp.asarray(bg.w0_fld, dtype=float), wa_fld=jnp.asarray(bg.wa_fld, dtype=float),
         cs2_fld=jnp.asarray(cs2_fld, dtype=float),
+        M_ncdm=bg.M_ncdm, ncdm_norm=bg.ncdm_norm, q_ncdm=bg.q_ncdm, wq_ncdm=bg.wq_ncdm,
     )

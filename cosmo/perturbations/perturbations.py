@@ -53,8 +53,8 @@ def source_grid(prec: Precision, cmb: bool = False) -> np.ndarray:
     return np.concatenate(pieces)
 
 
-def _layout(prec: Precision, fld: bool) -> Layout:
-    return Layout(prec.l_max_g, prec.l_max_pol_g, prec.l_max_ur, fld)
+def _layout(prec: Precision, fld: bool, n_ncdm: int) -> Layout:
+    return Layout(prec.l_max_g, prec.l_max_pol_g, prec.l_max_ur, fld, n_ncdm, prec.ncdm_pert_q_size, prec.l_max_ncdm)
 
 
 def compute_perturbations(
@@ -68,23 +68,18 @@ def compute_perturbations(
     ``pk_dphase`` otherwise. Many modes are evolved in up to ``pert_mode_groups`` groups of
     similar grid length (each padded to its own longest grid, vmapped; each group is one
     more compiled loop, so groups hold at least 32 modes)."""
-    if cp.N_ncdm > 0:
-        raise NotImplementedError(
-            "perturbations are implemented for massless neutrinos (and LCDM or a w0wa fluid) so far "
-            "(massive neutrinos and curvature are in progress)"
-        )
     ks = np.asarray(ks, dtype=float)
     src = source_grid(prec, cmb)
     if d_phase is None:
         d_phase = prec.pert_dphase if cmb else prec.pk_dphase
-    grids, index, rsa, ufa = mode_grids(
+    grids, index, switches = mode_grids(
         ks, src, prec.pert_ktau_ini, prec.pert_a_ini_max, prec.pert_dloga, d_phase,
-        prec.pert_ktau_rsa, prec.pert_z_rsa, prec.pert_ktau_ufa,
+        prec.pert_ktau_rsa, prec.pert_z_rsa, prec.pert_ktau_ufa, prec.pert_ktau_ncdmfa,
     )
     loga_min = float(grids[:, 0].min()) - 0.1
     table = local_table(bg, th, loga_min, prec.pert_table_dloga, cp.cs2_fld)
-    lay = _layout(prec, bool(cp.has_fld))
-    run = jax.vmap(lambda k, g, i, r, u: mode_sources(k, g, i, r, u, table, lay))
+    lay = _layout(prec, bool(cp.has_fld), cp.N_ncdm)
+    run = jax.vmap(lambda k, g, i, sw: mode_sources(k, g, i, sw, table, lay))
     # groups of modes of similar grid length, each cut to its longest grid (padding repeats
     # the last node: zero-length steps are exact no-ops)
     n_nodes = np.array([len(np.unique(g)) for g in grids])
@@ -94,7 +89,7 @@ def compute_perturbations(
         n = int(n_nodes[members].max())
         sources.append(
             run(jnp.asarray(ks[members]), jnp.asarray(grids[members, :n]), jnp.asarray(index[members]),
-                jnp.asarray(rsa[members]), jnp.asarray(ufa[members]))
+                jnp.asarray(switches[members]))
         )
     inverse = np.argsort(order)
     return Perturbations(k=jnp.asarray(ks), loga=jnp.asarray(src), sources=jnp.concatenate(sources)[inverse])

@@ -9,8 +9,9 @@ With ``alpha = (h' + 6 eta')/(2k^2)`` (so psi = alpha' + (a'/a) alpha, phi = eta
 * ``t2 = g P``, ``P = (G_0 + G_2 + F_2)/8``  (radial function (3 j_l'' + j_l)/2)
 * ``e = sqrt(6) g P`` (E polarisation, CAMB/CMBFAST sign convention)
 * ``phi_plus_psi = eta + alpha'`` (lensing potential, Weyl potential phi + psi)
-* ``delta_m``: gauge-invariant comoving matter density contrast (baryons + CDM)
-  ``delta_rho_m / rho_m + 3 (a'/a) theta_m / k^2``, as CLASS's P(k).
+* ``delta_m``: gauge-invariant comoving matter density contrast (baryons + CDM + massive
+  neutrinos) ``delta_rho_m / rho_m + 3 (a'/a) theta_m / k^2`` with
+  ``theta_m = sum (rho + p) theta / sum (rho + p)``, as CLASS's P(k).
 
 These are the CLASS ``perturbations_sources`` expressions for the synchronous gauge.
 """
@@ -22,7 +23,7 @@ import math
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .equations import Layout, derivatives_tau
+from .equations import Layout, ncdm_species, derivatives_tau
 from .local import Local
 
 __all__ = ["SOURCE_TYPES", "source_functions"]
@@ -32,13 +33,13 @@ SOURCE_TYPES: tuple[str, ...] = ("t0", "t1", "t2", "e", "phi_plus_psi", "delta_m
 
 
 def source_functions(
-    k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False, ufa=False
+    k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False, ufa=False, ncdmfa=False
 ) -> Float[Array, " n_types"]:
     """All source types (order of :data:`SOURCE_TYPES`) of one mode at one time.
 
     In the radiation-streaming regime ``delta_g`` comes from the RSA and ``P = 0`` (as CLASS).
     """
-    dy, met = derivatives_tau(k, y, loc, lay, rsa, ufa)
+    dy, met = derivatives_tau(k, y, loc, lay, rsa, ufa, ncdmfa)
     k2 = k * k
     g, g_prime, emk = loc.g, loc.g_prime, loc.exp_m_kappa
     alpha, alpha_p = met.alpha, met.alpha_prime
@@ -58,6 +59,13 @@ def source_functions(
     e = math.sqrt(6.0) * g * P
     phi_plus_psi = eta + alpha_p
     rho_m = loc.rho_b + loc.rho_cdm
-    delta_m = (loc.rho_b * y[lay.delta_b] + loc.rho_cdm * y[lay.delta_cdm]) / rho_m
-    delta_m = delta_m + 3.0 * loc.aH * (loc.rho_b * y[lay.theta_b]) / rho_m / k2
+    delta_rho_m = loc.rho_b * y[lay.delta_b] + loc.rho_cdm * y[lay.delta_cdm]
+    rho_plus_p_m = rho_m
+    rho_plus_p_theta_m = loc.rho_b * y[lay.theta_b]
+    for s, (d_n, t_n, _) in enumerate(ncdm_species(k, y, loc, lay, ncdmfa)):
+        rho_m = rho_m + loc.rho_ncdm[s]
+        delta_rho_m = delta_rho_m + loc.rho_ncdm[s] * d_n
+        rho_plus_p_m = rho_plus_p_m + loc.rho_ncdm[s] + loc.p_ncdm[s]
+        rho_plus_p_theta_m = rho_plus_p_theta_m + (loc.rho_ncdm[s] + loc.p_ncdm[s]) * t_n
+    delta_m = delta_rho_m / rho_m + 3.0 * loc.aH * rho_plus_p_theta_m / rho_plus_p_m / k2
     return jnp.stack([t0, t1, t2, e, phi_plus_psi, delta_m])
