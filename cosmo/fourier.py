@@ -26,10 +26,20 @@ from .primordial import primordial_scalar
 __all__ = ["MatterPower", "pk_modes", "matter_power", "sigma_R"]
 
 
+def _log_grid(k_min: float, k_max: float, per_decade: int) -> np.ndarray:
+    n = max(1, int(round(per_decade * math.log10(k_max / k_min))))
+    return np.logspace(math.log10(k_min), math.log10(k_max), n + 1)
+
+
 def pk_modes(prec: Precision) -> np.ndarray:
-    """Wavenumbers [1/Mpc] at which the modes for P(k) are evolved (parameter independent)."""
-    n = int(round(prec.pk_per_decade * math.log10(prec.pk_k_max / prec.pk_k_min)))
-    return np.logspace(math.log10(prec.pk_k_min), math.log10(prec.pk_k_max), n + 1)
+    """Wavenumbers [1/Mpc] at which the modes for P(k) are evolved (parameter independent):
+    logarithmic, denser through the BAO wiggles (``pk_bao_*``)."""
+    coarse = _log_grid(prec.pk_k_min, prec.pk_k_max, prec.pk_per_decade)
+    lo, hi = max(prec.pk_bao_k_min, prec.pk_k_min), min(prec.pk_bao_k_max, prec.pk_k_max)
+    if prec.pk_bao_per_decade <= prec.pk_per_decade or lo >= hi:
+        return coarse
+    fine = _log_grid(lo, hi, prec.pk_bao_per_decade)
+    return np.concatenate([coarse[coarse < lo], fine, coarse[coarse > hi]])
 
 
 class MatterPower(eqx.Module):
