@@ -10,7 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import cosmo
-from cosmo.perturbations.chains import ChainStructure, chain_factor, chain_solve
+from cosmo.perturbations.chains import (
+    ChainStructure, chain_factor, chain_factor_from_probes, chain_solve, structured_jacobian,
+)
 from cosmo.perturbations.equations import Layout, derivatives_tau
 from cosmo.perturbations.local import local_table
 from cosmo.precision import get_precision
@@ -38,6 +40,16 @@ def test_chain_solve_is_exact():
     b = rng.normal(size=40)
     x = chain_solve(chain_factor(jnp.asarray(E), st), jnp.asarray(b), st)
     np.testing.assert_allclose(np.asarray(x), np.linalg.solve(E, b), rtol=0, atol=1e-13)
+    # the Jacobian of the linear map E from n_core + 3 probes reproduces E exactly
+    P = st.probes()[0]
+    assert P.shape[1] == st.core_index.size + 3
+    Js = structured_jacobian(lambda y: jnp.asarray(E) @ y, st)
+    np.testing.assert_array_equal(np.asarray(Js), E)
+    # factorising E = shift I - J straight from the probes (no dense matrix) solves the same system
+    shift = 7.0
+    J = shift * np.eye(40) - E
+    fac = chain_factor_from_probes(jnp.asarray(J @ P), jnp.asarray(shift), st)
+    np.testing.assert_allclose(np.asarray(chain_solve(fac, jnp.asarray(b), st)), np.linalg.solve(E, b), rtol=0, atol=1e-13)
 
 
 def test_perturbation_jacobians_have_the_chain_structure():
@@ -64,3 +76,5 @@ def test_perturbation_jacobians_have_the_chain_structure():
             J = jax.jacfwd(lambda y: derivatives_tau(jnp.asarray(k), y, loc, lay, *flags)[0])(jnp.zeros(lay.size))
             J = np.asarray(J)
             assert np.all(J[~allowed] == 0.0), (loga, k, flags, np.argwhere((J != 0) & ~allowed)[:5])
+            Js = structured_jacobian(lambda y: derivatives_tau(jnp.asarray(k), y, loc, lay, *flags)[0], st)
+            np.testing.assert_allclose(np.asarray(Js), J, rtol=1e-13, atol=0.0)  # rounding order only

@@ -31,19 +31,20 @@ def reference(name: str):
     return dict(np.load(REF / f"spectra_high_recfast_{name}.npz"))
 
 
-def pk_at_nodes(params, ks, prec="default"):
-    cp = cosmo.params.resolve(params)
+@functools.partial(jax.jit, static_argnames=("ks", "prec"))
+def _pk_at_nodes(cp, ks, prec):
     p = get_precision(prec)
+    sol = cosmo.solve(cp, p)
+    pert = compute_perturbations(cp, sol.background, sol.thermo, p, np.array(ks))
+    z_nodes = jnp.expm1(-pert.loga)
+    dm = pert.source("delta_m")
+    return 2 * math.pi**2 / pert.k[:, None] ** 3 * primordial_scalar(cp, pert.k)[:, None] * dm**2, z_nodes
 
-    @jax.jit
-    def run(cp):
-        sol = cosmo.solve(cp, p)
-        pert = compute_perturbations(cp, sol.background, sol.thermo, p, ks)
-        z_nodes = jnp.expm1(-pert.loga)
-        dm = pert.source("delta_m")
-        return 2 * math.pi**2 / pert.k[:, None] ** 3 * primordial_scalar(cp, pert.k)[:, None] * dm**2, z_nodes
 
-    return run(cp)
+def pk_at_nodes(params, ks, prec="default"):
+    """P(k) [Mpc^3] at the modes ``ks`` on the source time nodes, and the nodes' redshifts (one
+    compiled program per precision preset and parameter structure, reused by every call)."""
+    return _pk_at_nodes(cosmo.params.resolve(params), tuple(float(k) for k in ks), prec)
 
 
 SIGMA8_TOL = 5.0e-4  # the issue's target

@@ -20,7 +20,7 @@ import math
 
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, Int
 
 from .equations import Layout, derivatives_tau, ncdm_fluid_from_hierarchy
 from .initial import adiabatic_initial_conditions
@@ -129,12 +129,14 @@ def mode_sources(
     switches: Float[Array, " 3"],
     table: LocalTable,
     lay: Layout,
+    n_live: Int[Array, ""] | None = None,
 ) -> Float[Array, "n_types n_src"]:
     """Evolve one mode on its grid and return its source functions at the source nodes.
 
     ``switches = (rsa, ufa, ncdmfa)``: steps starting at or after them (ln a) use the
     radiation-streaming, ultra-relativistic-fluid and massive-neutrino fluid approximations.
-    At the ncdm switch the hierarchy is replaced by its fluid moments.
+    At the ncdm switch the hierarchy is replaced by its fluid moments. ``n_live`` (unbatched):
+    only the first ``n_live`` grid nodes are integrated (see :func:`.solve_linear_rosenbrock`).
     """
     loga_rsa, loga_ufa, loga_ncdmfa = switches[0], switches[1], switches[2]
     y0 = adiabatic_initial_conditions(k, table.at(grid[0]), lay)
@@ -150,5 +152,6 @@ def mode_sources(
         switch = (x < loga_ncdmfa) & (x_next >= loga_ncdmfa)
         return jnp.where(switch, ncdm_fluid_from_hierarchy(k, y, table.at(x_next), lay), y)
 
-    sources = solve_linear_rosenbrock(field, y0, grid, save, jump if lay.n_ncdm else None, lay.chain_structure())
+    sources = solve_linear_rosenbrock(field, y0, grid, save, jump if lay.n_ncdm else None, lay.chain_structure(),
+        n_live)
     return sources[source_index].T

@@ -28,9 +28,9 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, Int
 
-from .chains import ChainStructure, chain_factor, chain_solve
+from .chains import ChainStructure, chain_factor_from_probes, chain_solve
 
 __all__ = ["solve_linear_rosenbrock", "RODAS4"]
 
@@ -67,6 +67,7 @@ def solve_linear_rosenbrock(
     save: Callable[[Float[Array, ""], Float[Array, " n"]], Array] | None = None,
     jump: Callable[[Float[Array, ""], Float[Array, ""], Float[Array, " n"]], Float[Array, " n"]] | None = None,
     structure: ChainStructure | None = None,
+    n_live: Int[Array, ""] | None = None,
 ) -> Array:
     """Integrate ``y' = field(t, t_step, y)`` (linear in ``y``) through the nodes ``ts``.
 
@@ -74,11 +75,16 @@ def solve_linear_rosenbrock(
     approximation regime). ``jump(t, t_next, y_next)``, if given, maps the state at the end
     of every step (a change of variables when an approximation switches on; identity
     otherwise). With ``structure`` the stage systems are solved by :mod:`.chains` (core LU +
-    tridiagonal hierarchies) instead of a dense LU. Returns ``save(t, y)`` (default ``y``)
-    at every node.
+    tridiagonal hierarchies) instead of a dense LU, and the Jacobian comes from ``n_core + 3``
+    probes (:meth:`.chains.ChainStructure.probes`) instead of ``n``. With ``n_live`` (a traced
+    integer that must not be batched under ``vmap``) only the first ``n_live`` nodes are
+    integrated and the later steps are skipped by a real branch, so grids of different
+    lengths share one compiled loop. Returns ``save(t, y)`` (default ``y``) at every node
+    (zeros after ``n_live``).
     """
     save = save if save is not None else (lambda t, y: y)
     eye = jnp.eye(y0.shape[0], dtype=y0.dtype)
+    probes = None if structure is None else jnp.asarray(structure.probes()[0], y0.dtype)
 
     @jax.checkpoint
     def step(y, t_pair):
@@ -86,15 +92,15 @@ def solve_linear_rosenbrock(
         h = t_next - t
         live = h > 0.0
         h_s = jnp.where(live, h, 1.0)
-        J = jax.jacfwd(lambda u: field(t, t, u))(jnp.zeros_like(y))
-        f0, f_t = jax.jvp(lambda s: field(s, t, y), (t,), (jnp.ones_like(t),))
-        E = eye / (h_s * RODAS4.gamma) - J
         if structure is None:
-            lu = jsl.lu_factor(E)
+            J = jax.jacfwd(lambda u: field(t, t, u))(jnp.zeros_like(y))
+            lu = jsl.lu_factor(eye / (h_s * RODAS4.gamma) - J)
             solve = lambda r: jsl.lu_solve(lu, r)  # noqa: E731
         else:
-            fac = chain_factor(E, structure)
+            JP = jax.vmap(lambda u: field(t, t, u), in_axes=1, out_axes=1)(probes)
+            fac = chain_factor_from_probes(JP, 1.0 / (h_s * RODAS4.gamma), structure)
             solve = lambda r: chain_solve(fac, r, structure)  # noqa: E731
+        f0, f_t = jax.jvp(lambda s: field(s, t, y), (t,), (jnp.ones_like(t),))
         ks = []
         for i in range(6):
             if i == 0:
@@ -111,6 +117,18 @@ def solve_linear_rosenbrock(
             y_next = jump(t, t_next, y_next)
         return y_next, save(t_next, y_next)
 
-    _, out = jax.lax.scan(step, y0, (ts[:-1], ts[1:]))
+    if n_live is None:
+        _, out = jax.lax.scan(step, y0, (ts[:-1], ts[1:]))
+    else:
+        out_shape = jax.eval_shape(save, ts[0], y0)
+
+        def skip(y, t_pair):
+            return y, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), out_shape)
+
+        def masked(y, xs):
+            i, t, t_next = xs
+            return jax.lax.cond(i < n_live - 1, step, skip, y, (t, t_next))
+
+        _, out = jax.lax.scan(masked, y0, (jnp.arange(ts.shape[0] - 1), ts[:-1], ts[1:]))
     first = save(ts[0], y0)
     return jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b], axis=0), first, out)

@@ -66,8 +66,8 @@ def compute_perturbations(
 
     The phase step is ``d_phase`` if given, else ``pert_dphase`` for CMB sources and
     ``pk_dphase`` otherwise. Many modes are evolved in up to ``pert_mode_groups`` groups of
-    similar grid length (each padded to its own longest grid, vmapped; each group is one
-    more compiled loop, so groups hold at least 32 modes)."""
+    similar grid length (at least 32 modes each; vmapped within a group, groups one after
+    the other through a single compiled loop, each stopping at its own longest grid)."""
     ks = np.asarray(ks, dtype=float)
     src = source_grid(prec, cmb)
     if d_phase is None:
@@ -79,17 +79,29 @@ def compute_perturbations(
     loga_min = float(grids[:, 0].min()) - 0.1
     table = local_table(bg, th, loga_min, prec.pert_table_dloga, cp.cs2_fld)
     lay = _layout(prec, bool(cp.has_fld), cp.N_ncdm)
-    run = jax.vmap(lambda k, g, i, sw: mode_sources(k, g, i, sw, table, lay))
-    # groups of modes of similar grid length, each cut to its longest grid (padding repeats
-    # the last node: zero-length steps are exact no-ops)
+    # groups of modes of similar grid length; every group is padded to the same number of
+    # modes (repeating its last mode) and integrated to its own longest grid by one compiled
+    # loop (lax.map over groups; later steps are skipped by a branch). Within a group shorter
+    # grids are padded with zero-length steps (exact no-ops).
     n_nodes = np.array([len(np.unique(g)) for g in grids])
     order = np.argsort(n_nodes, kind="stable")
-    sources = []
-    for members in np.array_split(order, max(1, min(prec.pert_mode_groups, len(ks) // 32))):
-        n = int(n_nodes[members].max())
-        sources.append(
-            run(jnp.asarray(ks[members]), jnp.asarray(grids[members, :n]), jnp.asarray(index[members]),
-                jnp.asarray(switches[members]))
-        )
-    inverse = np.argsort(order)
-    return Perturbations(k=jnp.asarray(ks), loga=jnp.asarray(src), sources=jnp.concatenate(sources)[inverse])
+    groups = np.array_split(order, max(1, min(prec.pert_mode_groups, len(ks) // 32)))
+    size = max(len(g) for g in groups)
+    members = np.stack([np.concatenate([g, np.full(size - len(g), g[-1])]) for g in groups])
+    n_live = np.array([n_nodes[g].max() for g in groups])
+    n_steps = int(n_live.max())
+
+    def run_group(args):
+        k, g, i, sw, n = args
+        return jax.vmap(lambda k, g, i, sw: mode_sources(k, g, i, sw, table, lay, n))(k, g, i, sw)
+
+    out = jax.lax.map(
+        run_group,
+        (jnp.asarray(ks[members]), jnp.asarray(grids[members, :n_steps]), jnp.asarray(index[members]),
+         jnp.asarray(switches[members]), jnp.asarray(n_live)),
+    )
+    flat = out.reshape((-1,) + out.shape[2:])
+    position = np.empty(len(ks), int)  # row of mode i in ``flat``
+    for gi, g in enumerate(groups):
+        position[g] = gi * size + np.arange(len(g))
+    return Perturbations(k=jnp.asarray(ks), loga=jnp.asarray(src), sources=flat[position])
