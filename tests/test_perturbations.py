@@ -80,9 +80,12 @@ def test_linear_pk_modes_match_class(name):
         assert np.all(np.abs(err) < PK_TOL), (name, z, dict(zip(ks.round(5), err)))
 
 
+@pytest.mark.slow
 def test_pk_gradient_matches_finite_differences():
     """d ln P(k)/d theta by reverse mode vs central differences (fast preset, 2 modes), with a
-    massive neutrino and a w0wa fluid so that every species' equations are differentiated."""
+    massive neutrino and a w0wa fluid so that every species' equations are differentiated.
+    (Slow: the default suite differentiates the same perturbations through the C_l,
+    tests/test_cl_gradients.py.)"""
     ks = np.array([0.01, 0.2])
     base = {**COSMOLOGIES["planck2018"], "m_ncdm": 0.15, "N_ur": 2.0308, "w0_fld": -0.9, "wa_fld": -0.2}
     names = ["omega_b", "omega_cdm", "h", "n_s", "m_ncdm", "w0_fld", "wa_fld"]
