@@ -91,6 +91,7 @@ def compute_perturbations(
     n_live = np.array([n_nodes[g].max() for g in groups])
     n_steps = int(n_live.max())
 
+    @jax.checkpoint  # reverse mode keeps one group's step states at a time
     def run_group(args):
         k, g, i, sw, n = args
         return jax.vmap(lambda k, g, i, sw: mode_sources(k, g, i, sw, table, lay, n))(k, g, i, sw)
