@@ -10,7 +10,6 @@ background + thermodynamics only, no spectra) on the same inputs, with the ratio
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import jax
@@ -20,14 +19,7 @@ import cosmo
 from cosmo.oracle.classy_runner import make_classy
 from cosmo.oracle.cosmologies import COSMOLOGIES
 
-
-def _time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from _timing import median_time  # benchmarks/ is the script's directory
 
 
 def main() -> None:
@@ -47,8 +39,8 @@ def main() -> None:
         t0 = time.perf_counter()
         jax.block_until_ready(cosmo.solve(params, args.precision))
         first = time.perf_counter() - t0
-        warm = _time(lambda: cosmo.solve(params, args.precision), args.repeat)
-        t_class = _time(lambda: make_classy(params, "RECFAST").struct_cleanup() or 0.0, args.repeat)
+        warm = median_time(lambda: cosmo.solve(params, args.precision), args.repeat)
+        t_class = median_time(lambda: make_classy(params, "RECFAST").struct_cleanup() or 0.0, args.repeat)
         line = f"{name:<12}{first:>11.2f}{warm:>10.3f}{t_class:>11.3f}{warm / t_class:>12.2f}"
         if not args.no_grad:
             def loss(h):
@@ -58,7 +50,7 @@ def main() -> None:
             t0 = time.perf_counter()
             jax.block_until_ready(grad(jnp.asarray(params["h"])))
             g_first = time.perf_counter() - t0
-            g_warm = _time(lambda: grad(jnp.asarray(params["h"])), max(3, args.repeat // 3))
+            g_warm = median_time(lambda: grad(jnp.asarray(params["h"])), max(3, args.repeat // 3))
             line += f"{g_first:>14.1f}{g_warm:>15.3f}"
         print(line, flush=True)
 

@@ -12,7 +12,6 @@ number of threads as JAX gets) with the ratio warm / CLASS.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import jax
@@ -22,14 +21,7 @@ import cosmo
 from cosmo.oracle.classy_runner import to_classy
 from cosmo.oracle.cosmologies import COSMOLOGIES
 
-
-def _time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from _timing import median_time  # benchmarks/ is the script's directory
 
 
 def _run_class(settings) -> float:
@@ -64,9 +56,9 @@ def main() -> None:
         t0 = time.perf_counter()
         jax.block_until_ready(run(cp))
         first = time.perf_counter() - t0
-        warm = _time(lambda: run(cp), args.repeat)
+        warm = median_time(lambda: run(cp), args.repeat)
         extra = {"output": "tCl,pCl,lCl", "lensing": "no", "l_max_scalars": args.l_max}
-        t_class = _time(lambda: _run_class({**to_classy(params), "recombination": "RECFAST", **extra}), args.repeat)
+        t_class = median_time(lambda: _run_class({**to_classy(params), "recombination": "RECFAST", **extra}), args.repeat)
         line = f"{name:<12}{first:>11.1f}{warm:>10.2f}{t_class:>11.2f}{warm / t_class:>12.1f}"
         if args.grad:
             def loss(omega_cdm):
@@ -78,7 +70,7 @@ def main() -> None:
             t0 = time.perf_counter()
             jax.block_until_ready(grad(x))
             g_first = time.perf_counter() - t0
-            g_warm = _time(lambda: grad(x), 1)
+            g_warm = median_time(lambda: grad(x), 1)
             line += f"{g_first:>14.1f}{g_warm:>15.2f}{g_warm / warm:>11.1f}"
         print(line, flush=True)
 

@@ -16,16 +16,15 @@ So one dense LU of the small core (13 rows for LCDM instead of ~100) and tridiag
 replace the dense LU of the whole state. ``E_NN^-1 e_first`` of every chain comes from one
 tridiagonal solve (the chains are decoupled). Exact up to rounding (no approximation).
 
-The same structure makes the Jacobian cheap (:func:`structured_jacobian`): a linear field
+The same structure makes the Jacobian cheap (:meth:`ChainStructure.probes`): a linear field
 applied to ``n_core + 3`` probe vectors (every core column alone; the chain columns grouped
 by their index modulo 3, which never share a row) gives every nonzero entry exactly, instead
-of ``n`` columns one by one.
+of ``n`` columns one by one, and :func:`chain_factor` reads the blocks straight from them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -34,7 +33,7 @@ import jax.scipy.linalg as jsl
 import numpy as np
 from jaxtyping import Array, Float
 
-__all__ = ["ChainStructure", "ChainFactor", "chain_factor", "chain_factor_from_probes", "chain_solve", "structured_jacobian"]
+__all__ = ["ChainStructure", "ChainFactor", "chain_factor", "chain_solve"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,53 +61,36 @@ class ChainStructure:
     def core_index(self) -> np.ndarray:
         return np.setdiff1d(np.arange(self.n), self.chain_index)
 
-    def positions(self) -> dict[str, np.ndarray]:
-        """Positions inside the core/chain vectors: parents in the core, firsts and lasts in the
-        chain vector, and the chain number of every chain entry."""
-        core = self.core_index
-        where = {int(i): j for j, i in enumerate(core)}
-        lengths = np.array([m for _, m in self.chains], int)
-        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
-        return {
-            "parent": np.array([where[s - 1] for s, _ in self.chains], int),
-            "first": offsets,
-            "last": offsets + lengths - 1,
-            "chain_of": np.repeat(np.arange(len(self.chains)), lengths),
-        }
+    @property
+    def parent_position(self) -> np.ndarray:
+        """Position of every chain's parent in the core vector."""
+        return np.searchsorted(self.core_index, np.array([s - 1 for s, _ in self.chains], int))
 
-
-    def probes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Probe matrix ``P`` (``n x (n_core + 3)``) and the static pattern ``(rows, cols,
-        probe)`` of the Jacobian's nonzeros: ``J[rows, cols] = (J P)[rows, probe]`` exactly."""
+    def colors(self) -> np.ndarray:
+        """Probe of every state entry: core entries one each, chain entries by index mod 3;
+        ``colors()[n] = 0`` serves the padding index ``n`` of :meth:`padded`."""
         core, chain = self.core_index, self.chain_index
-        n_core = core.size
-        color = np.empty(self.n, int)
-        color[core] = np.arange(n_core)
-        color[chain] = n_core + chain % 3
-        n_probe = n_core + (3 if chain.size else 0)
-        P = np.zeros((self.n, n_probe))
+        color = np.zeros(self.n + 1, int)
+        color[core] = np.arange(core.size)
+        color[chain] = core.size + chain % 3
+        return color
+
+    def probes(self) -> np.ndarray:
+        """Probe matrix ``P`` (``n x (n_core + 3)``): ``J P`` holds every nonzero of ``J``, entry
+        ``J[r, c]`` at ``(J P)[r, colors()[c]]`` (no two columns of a probe share a row)."""
+        color = self.colors()[: self.n]
+        P = np.zeros((self.n, self.core_index.size + 3))
         P[np.arange(self.n), color] = 1.0
-        rows = [np.repeat(np.arange(self.n), n_core)]
-        cols = [np.tile(core, self.n)]
-        for start, length in self.chains:
-            for j in range(start, start + length):
-                for r in (j - 1, j, j + 1):
-                    if r < start + length:
-                        rows.append(np.array([r]))
-                        cols.append(np.array([j]))
-        rows, cols = np.concatenate(rows), np.concatenate(cols)
-        return P, rows, cols, color[cols]
+        return P
 
-
-def structured_jacobian(
-    field: Callable[[Float[Array, " n"]], Float[Array, " n"]], st: ChainStructure, dtype=jnp.float64,
-) -> Float[Array, "n n"]:
-    """Dense Jacobian of the *linear* map ``field`` whose nonzeros have the chain structure,
-    from ``n_core + 3`` evaluations (exact up to rounding: each entry on the pattern is the only
-    nonzero term of its probe sum)."""
-    P, rows, cols, probe = st.probes()
-    JP = jax.vmap(field, in_axes=1, out_axes=1)(jnp.asarray(P, dtype))
-    return jnp.zeros((st.n, st.n), dtype).at[rows, cols].set(JP[rows, probe])
+    def padded(self) -> tuple[np.ndarray, np.ndarray]:
+        """State index of entry ``j`` of chain ``c`` as ``(n_chains, L)`` (``n`` = padding) and
+        its mask."""
+        L = max(m for _, m in self.chains)
+        idx = np.full((len(self.chains), L), self.n, int)
+        for c, (start, m) in enumerate(self.chains):
+            idx[c, :m] = np.arange(start, start + m)
+        return idx, idx < self.n
 
 
 class ChainFactor(NamedTuple):
@@ -123,16 +105,6 @@ class ChainFactor(NamedTuple):
     v: Array
     a_fp: Array
     a_pf: Array
-
-
-def _padded(st: ChainStructure) -> tuple[np.ndarray, np.ndarray]:
-    """State index of entry ``j`` of chain ``c`` as ``(n_chains, L)`` (``st.n`` = padding) and
-    its mask."""
-    L = max(m for _, m in st.chains)
-    idx = np.full((len(st.chains), L), st.n, int)
-    for c, (start, m) in enumerate(st.chains):
-        idx[c, :m] = np.arange(start, start + m)
-    return idx, idx < st.n
 
 
 def _thomas_factor(dl, d, du):
@@ -171,60 +143,31 @@ def _thomas_solve(pivot, mult, upper, b):
     return jnp.moveaxis(x, 0, -1)
 
 
-def _factor(E_XX, dl, d, du, a_fp, a_pf, st: ChainStructure) -> ChainFactor:
-    """Common factorisation from the blocks: core ``E_XX`` (core order), padded chain
-    diagonals ``(n_chains, L)`` (padding: ``d = 1``, ``dl = du = 0``) and the couplings."""
-    pivot, mult = _thomas_factor(dl, d, du)
-    unit = jnp.zeros_like(d).at[:, 0].set(1.0)
-    v = _thomas_solve(pivot, mult, du, unit)  # E_NN^-1 e_first(c), chain by chain
-    parent = st.positions()["parent"]
-    S = E_XX.at[parent, parent].add(-a_pf * a_fp * v[:, 0])
-    return ChainFactor(jsl.lu_factor(S), pivot, mult, du, v, a_fp, a_pf)
-
-
-def chain_factor(E: Float[Array, "n n"], st: ChainStructure) -> ChainFactor:
-    """Factorise ``E`` (dense, with the chain structure) for :func:`chain_solve`."""
-    idx, mask = _padded(st)
+def chain_factor(JP: Float[Array, "n n_probe"], shift: Float[Array, ""], st: ChainStructure) -> ChainFactor:
+    """Factorise ``E = shift I - J`` for :func:`chain_solve` from the probed Jacobian
+    ``JP = J P`` (``P = st.probes()``); no dense ``n x n`` matrix is formed."""
+    idx, mask = st.padded()
     core = st.core_index
-    Ep = jnp.pad(E, ((0, 1), (0, 1)))  # index n: padding
-    nxt = np.where(mask[:, 1:], idx[:, 1:], st.n)
-    d = jnp.where(mask, Ep[idx, idx], 1.0)
-    du = jnp.concatenate([Ep[idx[:, :-1], nxt], jnp.zeros_like(d[:, :1])], axis=1)
-    dl = jnp.concatenate([jnp.zeros_like(d[:, :1]), Ep[nxt, idx[:, :-1]]], axis=1)
-    first = idx[:, 0]
-    parent = first - 1
-    return _factor(E[core[:, None], core[None, :]], dl, d, du, E[first, parent], E[parent, first], st)
-
-
-def chain_factor_from_probes(
-    JP: Float[Array, "n n_probe"], shift: Float[Array, ""], st: ChainStructure,
-) -> ChainFactor:
-    """Factorise ``E = shift I - J`` from the probed Jacobian ``JP = J P`` of
-    :meth:`ChainStructure.probes` (no dense ``n x n`` matrix is formed)."""
-    idx, mask = _padded(st)
-    core = st.core_index
-    n_core = core.size
-    color = np.empty(st.n + 1, int)
-    color[core] = np.arange(n_core)
-    chain = st.chain_index
-    color[chain] = n_core + chain % 3
-    color[st.n] = 0
+    color = st.colors()
     JPp = jnp.pad(JP, ((0, 1), (0, 0)))  # row n: padding (zeros)
     nxt = np.where(mask[:, 1:], idx[:, 1:], st.n)
     d = jnp.where(mask, shift - JPp[idx, color[idx]], 1.0)
     du = jnp.concatenate([-JPp[idx[:, :-1], color[nxt]] * mask[:, 1:], jnp.zeros_like(d[:, :1])], axis=1)
     dl = jnp.concatenate([jnp.zeros_like(d[:, :1]), -JPp[nxt, color[idx[:, :-1]]] * mask[:, 1:]], axis=1)
     first = idx[:, 0]
-    parent = first - 1
-    E_XX = shift * jnp.eye(n_core, dtype=JP.dtype) - JP[core, :n_core]
-    return _factor(E_XX, dl, d, du, -JP[first, color[parent]], -JP[parent, color[first]], st)
+    a_fp, a_pf = -JP[first, color[first - 1]], -JP[first - 1, color[first]]
+    pivot, mult = _thomas_factor(dl, d, du)
+    v = _thomas_solve(pivot, mult, du, jnp.zeros_like(d).at[:, 0].set(1.0))  # E_NN^-1 e_first(c)
+    parent = st.parent_position
+    S = (shift * jnp.eye(core.size, dtype=JP.dtype) - JP[core, : core.size]).at[parent, parent].add(-a_pf * a_fp * v[:, 0])
+    return ChainFactor(jsl.lu_factor(S), pivot, mult, du, v, a_fp, a_pf)
 
 
 def chain_solve(fac: ChainFactor, b: Float[Array, " n"], st: ChainStructure) -> Float[Array, " n"]:
     """Solve ``E x = b`` with the factorisation of :func:`chain_factor`."""
     lu, pivot, mult, upper, v, a_fp, a_pf = fac
-    idx, mask = _padded(st)
-    parent = st.positions()["parent"]
+    idx, mask = st.padded()
+    parent = st.parent_position
     core = st.core_index
     y_N = _thomas_solve(pivot, mult, upper, jnp.append(b, 0.0)[idx])
     r_X = b[core].at[parent].add(-a_pf * y_N[:, 0])

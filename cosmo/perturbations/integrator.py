@@ -30,7 +30,7 @@ import jax.scipy.linalg as jsl
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from .chains import ChainStructure, chain_factor_from_probes, chain_solve
+from .chains import ChainStructure, chain_factor, chain_solve
 
 __all__ = ["solve_linear_rosenbrock", "RODAS4"]
 
@@ -84,7 +84,7 @@ def solve_linear_rosenbrock(
     """
     save = save if save is not None else (lambda t, y: y)
     eye = jnp.eye(y0.shape[0], dtype=y0.dtype)
-    probes = None if structure is None else jnp.asarray(structure.probes()[0], y0.dtype)
+    probes = None if structure is None else jnp.asarray(structure.probes(), y0.dtype)
 
     @jax.checkpoint
     def step(y, t_pair):
@@ -98,7 +98,7 @@ def solve_linear_rosenbrock(
             solve = lambda r: jsl.lu_solve(lu, r)  # noqa: E731
         else:
             JP = jax.vmap(lambda u: field(t, t, u), in_axes=1, out_axes=1)(probes)
-            fac = chain_factor_from_probes(JP, 1.0 / (h_s * RODAS4.gamma), structure)
+            fac = chain_factor(JP, 1.0 / (h_s * RODAS4.gamma), structure)
             solve = lambda r: chain_solve(fac, r, structure)  # noqa: E731
         f0, f_t = jax.jvp(lambda s: field(s, t, y), (t,), (jnp.ones_like(t),))
         ks = []
