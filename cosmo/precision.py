@@ -57,8 +57,9 @@ class Precision:
     #: Massive neutrinos: Fermi-Dirac Gauss momenta and hierarchy truncation per species, and
     #: CLASS's fluid approximation from k tau = pert_ktau_ncdmfa (CLASS default: 31; off by
     #: default: it costs 1e-3 in P(k) at k = 0.03-3 /Mpc, and the fixed-size state gains nothing).
+    #: l_max_ncdm = 50 as CLASS cl_ref.pre (30 left +1.9e-3 in P(k) at k = 10 for 3 x 0.05 eV).
     ncdm_pert_q_size: int = 6
-    l_max_ncdm: int = 30
+    l_max_ncdm: int = 50
     pert_ktau_ncdmfa: float = math.inf
     #: Modes are evolved (vmapped) in this many groups of similar grid length.
     pert_mode_groups: int = 4
@@ -123,6 +124,18 @@ class Precision:
     l_linstep: int = 20
     #: Lensing potential: Limber approximation above this l (as CLASS; cl_ref.pre uses 40).
     l_switch_limber: int = 40
+    #: Line-of-sight windows (cosmo/transfer/transfer.py ``los_blocks``): the CMB transfer
+    #: functions of multipole l are computed for k <= l / transfer_k_cut_chi + transfer_k_cut_dk
+    #: [1/Mpc] (CLASS: transfer_neglect_delta_k_S_t0 = 0.15 with the actual distance to
+    #: recombination; we use a fixed distance below every allowed cosmology's), multipoles above
+    #: transfer_late_source_l keep only the t0 source (the late ISW) after z =
+    #: transfer_late_source_z (CLASS: transfer_neglect_late_source = 400, after the visibility
+    #: falls below 1e-3 of its peak), and transfer_l_block multipoles share a compiled loop.
+    transfer_k_cut_dk: float = 0.25
+    transfer_k_cut_chi: float = 11000.0
+    transfer_late_source_l: int = 400
+    transfer_late_source_z: float = 50.0
+    transfer_l_block: int = 16
     #: Bessel table step in x = k (tau0 - tau); the table ends at k_max * bessel_chi_max, the
     #: largest comoving distance it supports [Mpc] (checked against the conformal age).
     bessel_dx: float = 0.25

@@ -93,8 +93,8 @@ def solve(
     With ``pk=True`` the perturbations are solved too and the solution carries the linear
     matter power spectrum (``sol.pk_lin(k, z)``, ``sol.sigma8``). With ``l_max`` (an int,
     e.g. 2500) it carries the unlensed C_l^TT, EE, TE, phi-phi, T-phi for l <= l_max
-    (``sol.cl``, dimensionless as classy's ``raw_cl``). Flat space with massless neutrinos
-    (LCDM or a w0wa fluid, PPF perturbations) only, so far.
+    (``sol.cl``, dimensionless as classy's ``raw_cl``). Spectra: flat space only, so far
+    (LCDM, massless and massive neutrinos, w0wa fluid with PPF perturbations).
     """
     if l_max is not None and (int(l_max) != l_max or l_max < 2):
         raise ValueError(f"l_max must be an integer >= 2, got {l_max!r}")

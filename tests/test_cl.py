@@ -56,6 +56,7 @@ LOW_TAU_EE = pytest.mark.xfail(
         "neff_3p5",
         "w0wa",
         "mnu_0p15",
+        "mnu_3deg",
     ],
 )
 def test_unlensed_cl_match_class(name):

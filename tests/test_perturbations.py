@@ -52,7 +52,7 @@ SIGMA8_TOL = 5.0e-4  # the issue's target
 
 @pytest.mark.parametrize(
     "name",
-    ["planck2018"] + [pytest.param(n, marks=pytest.mark.slow) for n in ("box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15")],
+    ["planck2018"] + [pytest.param(n, marks=pytest.mark.slow) for n in ("box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15", "mnu_3deg")],
 )
 def test_pk_lin_and_sigma8_match_class(name):
     """The user-facing P(k, z) (splined between modes, BAO wiggles included) at every reference k
@@ -67,7 +67,7 @@ def test_pk_lin_and_sigma8_match_class(name):
     assert abs(float(sol.sigma8) / float(ref["sigma8"]) - 1.0) < SIGMA8_TOL
 
 
-@pytest.mark.parametrize("name", ["planck2018", "box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15"])
+@pytest.mark.parametrize("name", ["planck2018", "box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15", "mnu_3deg"])
 def test_linear_pk_modes_match_class(name):
     ref = reference(name)
     ks = ref["k_pk"][K_INDEX]

@@ -3,6 +3,8 @@ used by the Doppler source, and the RODAS4 integrator on a stiff linear problem.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,6 +16,8 @@ from cosmo.oracle.cosmologies import COSMOLOGIES
 from cosmo.perturbations.integrator import solve_linear_rosenbrock
 from cosmo.perturbations.local import local_quantities
 from cosmo.transfer import bessel_table, l_sampling
+from cosmo.transfer.bessel import bessel_zero_below
+from cosmo.transfer.transfer import los_blocks, transfer_k_grid
 from cosmo.precision import get_precision
 
 
@@ -27,6 +31,39 @@ def test_radial_functions_match_scipy(l):
     for q, ref in enumerate([j, dj, 0.5 * (3.0 * d2j + j), j / x**2]):
         err = np.max(np.abs(r[:, q] - ref)) / np.max(np.abs(ref))
         assert err < 1e-5, (l, q, err)
+
+
+def test_radial_subset_and_exact_zeros_below_the_turning_region():
+    ls = np.array([2, 40, 700, 3000])
+    tab = bessel_table(ls, 0.25, 5000.0)
+    x = jnp.linspace(0.0, 4999.0, 30001)
+    for il, l in enumerate(ls):
+        full = tab.radial(il, x)
+        np.testing.assert_array_equal(np.asarray(tab.radial(il, x, (0, 3))), np.asarray(full[..., [0, 3]]))
+        below = np.asarray(x) < bessel_zero_below(int(l)) - tab.dx
+        assert np.all(np.asarray(full)[below] == 0.0)
+        assert np.any(np.asarray(full)[~below] != 0.0)
+
+
+@pytest.mark.parametrize("l_max", [250, 3000])
+def test_los_blocks_partition_the_multipoles_and_drop_only_vanishing_integrands(l_max):
+    prec = get_precision("default")
+    ls, kq = l_sampling(prec, l_max), transfer_k_grid(prec, l_max)
+    blocks = los_blocks(prec, ls, kq)
+    np.testing.assert_array_equal(np.concatenate([b.l_index for b in blocks]), np.arange(len(ls)))
+    for b in blocks:
+        l_block = ls[b.l_index]
+        assert len(l_block) <= prec.transfer_l_block
+        assert len({(l <= prec.transfer_late_source_l, l <= prec.l_switch_limber) for l in l_block}) == 1
+        assert b.late_sources == (l_block[0] <= prec.transfer_late_source_l)
+        assert b.phi_exact == (l_block[0] <= prec.l_switch_limber)
+        lo, hi = b.q_window
+        # below the window, k chi < the Bessel tables' zero region for every possible distance
+        assert lo == 0 or kq[lo - 1] * prec.bessel_chi_max < bessel_zero_below(int(l_block[0]))
+        # the window reaches the cut k = l / chi_cut + dk of every multipole of the block
+        assert hi == len(kq) or kq[hi - 1] >= l_block[-1] / prec.transfer_k_cut_chi + prec.transfer_k_cut_dk
+    off = dataclasses.replace(prec, transfer_k_cut_dk=100.0)
+    assert all(b.q_window[1] == len(kq) for b in los_blocks(off, ls, kq))
 
 
 def test_l_sampling_is_increasing_and_ends_at_l_max():

@@ -30,7 +30,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 from scipy.special import spherical_jn
 
-__all__ = ["BesselTable", "bessel_table"]
+__all__ = ["BesselTable", "bessel_table", "bessel_zero_below"]
 
 
 class BesselTable(eqx.Module):
@@ -41,16 +41,26 @@ class BesselTable(eqx.Module):
     values: Float[Array, "n_l n_x 4"]
     slopes: Float[Array, "n_l n_x 4"]
 
-    def radial(self, il: Int[Array, ""], x: Float[Array, "..."]) -> Float[Array, "... 4"]:
-        """The four radial functions of the ``il``-th multipole at ``x`` (clipped to the table)."""
+    def radial(
+        self, il: Int[Array, ""], x: Float[Array, "..."], funcs: tuple[int, ...] = (0, 1, 2, 3)
+    ) -> Float[Array, "... n_funcs"]:
+        """The radial functions ``funcs`` (indices into j, j', (3j''+j)/2, j/x^2) of the
+        ``il``-th multipole at ``x`` (clipped to the table)."""
         n = self.values.shape[1]
         t = jnp.clip(x / self.dx, 0.0, n - 1.0)
         i = jnp.clip(jnp.floor(t).astype(jnp.int32), 0, n - 2)
         s = (t - i)[..., None]
-        v, m = self.values[il], self.slopes[il] * self.dx
+        sel = np.asarray(funcs)
+        v, m = self.values[il][:, sel], self.slopes[il][:, sel] * self.dx
         s2 = s * s
         s3 = s2 * s
         return (2 * s3 - 3 * s2 + 1) * v[i] + (s3 - 2 * s2 + s) * m[i] + (3 * s2 - 2 * s3) * v[i + 1] + (s3 - s2) * m[i + 1]
+
+
+def bessel_zero_below(l: int) -> float:
+    """The tables hold exact zeros for ``x < bessel_zero_below(l)`` (``j_l`` below ~1e-12 of its
+    maximum there), so a line-of-sight integrand with ``k chi`` below it vanishes identically."""
+    return max(0.0, l - 10.0 * l ** (1.0 / 3.0) - 10.0)
 
 
 def _bessel_j_dj(ls: tuple[int, ...], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +80,7 @@ def _bessel_j_dj(ls: tuple[int, ...], x: np.ndarray) -> tuple[np.ndarray, np.nda
             jm1, j0 = j0, (2 * l + 1.0) / xs * j0 - jm1
     # turning-point region and below (where j_l is not negligible): scipy
     for l, i in want.items():
-        lo = max(0.0, l - 10.0 * l ** (1.0 / 3.0) - 10.0)
+        lo = bessel_zero_below(l)
         sel = (x >= lo) & (x <= l + 20.0)
         j[i, sel] = spherical_jn(l, x[sel])
         dj[i, sel] = spherical_jn(l, x[sel], derivative=True)

@@ -23,6 +23,7 @@ constant linear maps). Normalisation: comoving curvature R = 1;
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -38,11 +39,11 @@ from ..perturbations.evolve import fiducial_loga, fiducial_tau
 from ..perturbations.perturbations import source_grid
 from ..precision import Precision
 from ..thermodynamics import Thermodynamics
-from .bessel import bessel_table
+from .bessel import bessel_table, bessel_zero_below
 
 __all__ = [
     "Transfer", "cmb_modes", "lensing_modes", "cmb_source_modes", "cmb_perturbations", "transfer_k_grid",
-    "lensing_k_grid", "l_sampling", "quadrature_loga", "compute_transfer",
+    "lensing_k_grid", "l_sampling", "quadrature_loga", "late_source_start", "los_blocks", "compute_transfer",
 ]
 
 #: Fiducial distances used only to lay out parameter-independent k grids [Mpc].
@@ -147,6 +148,53 @@ def quadrature_loga(prec: Precision) -> np.ndarray:
     return np.concatenate([rec, late])
 
 
+def late_source_start(prec: Precision) -> int:
+    """Index of the first quadrature node (:func:`quadrature_loga`) after
+    ``transfer_late_source_z``: from there on, multipoles above ``transfer_late_source_l``
+    integrate only the t0 source (the late ISW)."""
+    return int(np.sum(quadrature_loga(prec) <= -math.log1p(prec.transfer_late_source_z) + 1e-12))
+
+
+class LosBlock(NamedTuple):
+    """Consecutive sampled multipoles integrated by one compiled loop over the same static windows."""
+
+    l_index: np.ndarray  #: indices into the sampled multipoles
+    q_window: tuple[int, int]  #: transfer-grid slice where the CMB transfer functions may be non-zero
+    late_sources: bool  #: all CMB sources at late times (else only t0 after transfer_late_source_z)
+    phi_exact: bool  #: line-of-sight lensing potential (else Limber)
+    phi_q_start: int  #: first transfer-grid index of the exact lensing integral
+
+
+def los_blocks(prec: Precision, ls: np.ndarray, kq: np.ndarray) -> list[LosBlock]:
+    """Group the sampled multipoles ``ls`` into blocks with static transfer-grid windows.
+
+    The window of multipole l starts where ``k chi`` can reach the Bessel tables' non-zero
+    region for the largest possible distance (``bessel_chi_max``): below it the integrands
+    vanish identically. It ends at ``k = l / transfer_k_cut_chi + transfer_k_cut_dk``: above
+    it the projection of the (thin) last-scattering shell onto multipole l is negligible
+    (CLASS ``transfer_neglect_delta_k_S_*``, with a fixed, conservative distance so that the set
+    of terms never depends on the parameters and the C_l stay smooth in them). Blocks also
+    split at ``l_switch_limber`` and ``transfer_late_source_l``.
+    """
+    def q_lo(l):
+        return max(0, int(np.searchsorted(kq, bessel_zero_below(int(l)) / prec.bessel_chi_max)) - 1)
+
+    def q_hi(l):
+        return min(len(kq), int(np.searchsorted(kq, l / prec.transfer_k_cut_chi + prec.transfer_k_cut_dk)) + 2)
+
+    def kind(l):
+        return (l <= prec.transfer_late_source_l, l <= prec.l_switch_limber)
+
+    blocks, start = [], 0
+    for i in range(1, len(ls) + 1):
+        if i == len(ls) or i - start == prec.transfer_l_block or kind(ls[i]) != kind(ls[start]):
+            late, exact = kind(ls[start])
+            lo, hi = q_lo(ls[start]), q_hi(ls[i - 1])
+            blocks.append(LosBlock(np.arange(start, i), (lo, hi), late, exact, lo))
+            start = i
+    return blocks
+
+
 class Transfer(eqx.Module):
     """Transfer functions ``t, e [i_l, i_k]`` at multipoles ``l`` and wavenumbers ``k``, and of
     the lensing potential ``phi [i_l, i_kphi]`` on ``k_phi`` (which starts with ``k``)."""
@@ -196,11 +244,11 @@ def compute_transfer(
         return M_k @ pert.source(name)[:n_cmb] @ M_t.T  # (n_q, n_tau)
 
     s_phi = (M_phi @ pert.source("phi_plus_psi") @ M_t.T) * lens_w[None, :]  # (n_kphi, n_tau)
-    s0, s1, s2, se = (on_quadrature(n) * w[None, :] for n in ("t0", "t1", "t2", "e"))
-    sp = s_phi[: len(kq)] * w[None, :]
+    s_t = jnp.stack([on_quadrature(n) * w[None, :] for n in ("t0", "t1", "t2")])  # (3, n_q, n_tau)
+    s_e = on_quadrature("e") * w[None, :]
+    s_p = s_phi[: len(kq)] * w[None, :]
     kq_j, kl_j = jnp.asarray(kq), jnp.asarray(kl)
-    x = kq_j[:, None] * chi[None, :]
-    no_los = jnp.zeros(len(kl) - len(kq))  # l <= l_switch_limber: k beyond the CMB range is negligible
+    n_late = late_source_start(prec)
 
     def limber(ll):
         chi_l = (ll + 0.5) / kl_j
@@ -208,16 +256,33 @@ def compute_transfer(
         i_phi_flat = jnp.sqrt(jnp.pi / (2.0 * ll)) * (1.0 - 0.25 / ll + 1.0 / (32.0 * ll * ll))
         return i_phi_flat * s / kl_j  # = int dchi S j_l(k chi) with S at chi = (l + 1/2)/k
 
-    @jax.checkpoint
-    def one_l(il):
-        r = table.radial(il, x)
-        ll = table.l[il].astype(x.dtype)
-        delta_t = jnp.sum(s0 * r[..., 0] + s1 * r[..., 1] + s2 * r[..., 2], axis=1)
-        e_factor = jnp.sqrt(0.375 * (ll + 2.0) * (ll + 1.0) * ll * (ll - 1.0))
-        delta_e = e_factor * jnp.sum(se * r[..., 3], axis=1)
-        exact = jnp.concatenate([jnp.sum(sp * r[..., 0], axis=1), no_los])
-        delta_p = jnp.where(ll > prec.l_switch_limber, limber(ll), exact)
-        return delta_t, delta_e, delta_p
+    def block(b: LosBlock):
+        qa, qb = b.q_window
+        x = kq_j[qa:qb, None] * chi[None, :]
+        n_all = x.shape[1] if b.late_sources else n_late  # nodes with every source
+        t_all, e_all, t0_late = s_t[:, qa:qb, :n_all], s_e[qa:qb, :n_all], s_t[0, qa:qb, n_all:]
+        pa = b.phi_q_start
 
-    dt, de, dp = jax.lax.map(one_l, jnp.arange(len(ls)))
+        @jax.checkpoint
+        def one_l(il):
+            ll = table.l[il].astype(chi.dtype)
+            r = table.radial(il, x[:, :n_all])
+            delta_t = jnp.sum(t_all[0] * r[..., 0] + t_all[1] * r[..., 1] + t_all[2] * r[..., 2], axis=1)
+            delta_e = jnp.sum(e_all * r[..., 3], axis=1)
+            if not b.late_sources:  # CLASS transfer_neglect_late_source: only t0 (late ISW) late
+                delta_t += jnp.sum(t0_late * table.radial(il, x[:, n_all:], (0,))[..., 0], axis=1)
+            e_factor = jnp.sqrt(0.375 * (ll + 2.0) * (ll + 1.0) * ll * (ll - 1.0))
+            pad = (qa, len(kq) - qb)
+            delta_t, delta_e = jnp.pad(delta_t, pad), jnp.pad(e_factor * delta_e, pad)
+            if b.phi_exact:  # k beyond the CMB range is negligible for l <= l_switch_limber
+                j = table.radial(il, kq_j[pa:, None] * chi[None, :], (0,))[..., 0]
+                delta_p = jnp.pad(jnp.sum(s_p[pa:] * j, axis=1), (pa, len(kl) - len(kq)))
+            else:
+                delta_p = limber(ll)
+            return delta_t, delta_e, delta_p
+
+        return jax.lax.map(one_l, jnp.asarray(b.l_index))
+
+    parts = [block(b) for b in los_blocks(prec, ls, kq)]
+    dt, de, dp = (jnp.concatenate([part[i] for part in parts]) for i in range(3))
     return Transfer(l=tuple(int(v) for v in ls), k=kq_j, t=dt, e=de, k_phi=kl_j, phi=dp)
