@@ -84,7 +84,8 @@ class Precision:
     #: Sources are stored from z = cmb_z_start; ln a steps: cmb_dloga_rec down to
     #: z = cmb_z_rec_end, cmb_dloga_mid down to z = cmb_z_reio_start, cmb_dloga_reio down
     #: to z = 2, then pk_dloga (z = 2 and 0 are nodes).
-    cmb_z_start: float = 3000.0
+    #: (z = 1800: the visibility is below 1e-21 of its peak there, e^-kappa below 1e-23.)
+    cmb_z_start: float = 1800.0
     cmb_dloga_rec: float = 4.0e-3
     cmb_z_rec_end: float = 450.0
     cmb_dloga_mid: float = 0.02

@@ -16,7 +16,10 @@ With ``chi = tau0 - tau`` and ``x = k chi`` (trapezoid in tau on the quadrature 
 The sources of the evolved modes are splined in k onto a finer fixed transfer grid, and in
 ln a onto the quadrature nodes: the stored nodes through recombination, then nodes uniform
 in (fiducial) conformal time, fine enough for the oscillations of j_l(k chi) (both are
-constant linear maps). Normalisation: comoving curvature R = 1;
+constant linear maps). Each block of multipoles integrates only a static window of the transfer
+k grid and of the sources (:func:`los_blocks`: the exact zeros of j_l below its turning region,
+CLASS's neglect of k >> l / chi_rec and of late non-ISW sources at l > 400; together 1e-6 of the
+full integral). Normalisation: comoving curvature R = 1;
 ``C_l = 4 pi int dk/k P_R(k) Delta_l Delta_l'`` (:mod:`cosmo.harmonic`).
 """
 
