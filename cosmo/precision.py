@@ -131,12 +131,11 @@ class Precision:
     #: recombination; we use a fixed distance below every allowed cosmology's), multipoles above
     #: transfer_late_source_l keep only the t0 source (the late ISW) after z =
     #: transfer_late_source_z (CLASS: transfer_neglect_late_source = 400, after the visibility
-    #: falls below 1e-3 of its peak), and transfer_l_block multipoles share a compiled loop.
+    #: falls below 1e-3 of its peak).
     transfer_k_cut_dk: float = 0.25
     transfer_k_cut_chi: float = 11000.0
     transfer_late_source_l: int = 400
     transfer_late_source_z: float = 50.0
-    transfer_l_block: int = 16
     #: Bessel table step in x = k (tau0 - tau); the table ends at k_max * bessel_chi_max, the
     #: largest comoving distance it supports [Mpc] (checked against the conformal age).
     bessel_dx: float = 0.25

@@ -53,17 +53,18 @@ def test_los_blocks_partition_the_multipoles_and_drop_only_vanishing_integrands(
     np.testing.assert_array_equal(np.concatenate([b.l_index for b in blocks]), np.arange(len(ls)))
     for b in blocks:
         l_block = ls[b.l_index]
-        assert len(l_block) <= prec.transfer_l_block
         assert len({(l <= prec.transfer_late_source_l, l <= prec.l_switch_limber) for l in l_block}) == 1
         assert b.late_sources == (l_block[0] <= prec.transfer_late_source_l)
         assert b.phi_exact == (l_block[0] <= prec.l_switch_limber)
-        lo, hi = b.q_window
-        # below the window, k chi < the Bessel tables' zero region for every possible distance
-        assert lo == 0 or kq[lo - 1] * prec.bessel_chi_max < bessel_zero_below(int(l_block[0]))
-        # the window reaches the cut k = l / chi_cut + dk of every multipole of the block
-        assert hi == len(kq) or kq[hi - 1] >= l_block[-1] / prec.transfer_k_cut_chi + prec.transfer_k_cut_dk
+        for l, lo in zip(l_block, b.q_start):
+            hi = lo + b.q_width
+            assert 0 <= lo and hi <= len(kq)
+            # below the window, k chi < the Bessel tables' zero region for every possible distance
+            assert lo == 0 or kq[lo - 1] * prec.bessel_chi_max < bessel_zero_below(int(l))
+            # the window reaches the cut k = l / chi_cut + dk
+            assert hi == len(kq) or kq[hi - 1] >= l / prec.transfer_k_cut_chi + prec.transfer_k_cut_dk
     off = dataclasses.replace(prec, transfer_k_cut_dk=100.0)
-    assert all(b.q_window[1] == len(kq) for b in los_blocks(off, ls, kq))
+    assert all(b.q_start[-1] + b.q_width == len(kq) for b in los_blocks(off, ls, kq))
 
 
 def test_l_sampling_is_increasing_and_ends_at_l_max():

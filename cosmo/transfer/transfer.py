@@ -159,25 +159,28 @@ def late_source_start(prec: Precision) -> int:
 
 
 class LosBlock(NamedTuple):
-    """Consecutive sampled multipoles integrated by one compiled loop over the same static windows."""
+    """Sampled multipoles integrated by one compiled loop: each multipole over its own static
+    window ``[q_start, q_start + q_width)`` of the transfer k grid (one width per block)."""
 
     l_index: np.ndarray  #: indices into the sampled multipoles
-    q_window: tuple[int, int]  #: transfer-grid slice where the CMB transfer functions may be non-zero
+    q_start: np.ndarray  #: per multipole, first transfer-grid index of its window
+    q_width: int  #: window length (the largest of the block)
     late_sources: bool  #: all CMB sources at late times (else only t0 after transfer_late_source_z)
     phi_exact: bool  #: line-of-sight lensing potential (else Limber)
     phi_q_start: int  #: first transfer-grid index of the exact lensing integral
 
 
 def los_blocks(prec: Precision, ls: np.ndarray, kq: np.ndarray) -> list[LosBlock]:
-    """Group the sampled multipoles ``ls`` into blocks with static transfer-grid windows.
+    """Group the sampled multipoles ``ls`` by integration kind, with static k windows.
 
     The window of multipole l starts where ``k chi`` can reach the Bessel tables' non-zero
     region for the largest possible distance (``bessel_chi_max``): below it the integrands
     vanish identically. It ends at ``k = l / transfer_k_cut_chi + transfer_k_cut_dk``: above
     it the projection of the (thin) last-scattering shell onto multipole l is negligible
     (CLASS ``transfer_neglect_delta_k_S_*``, with a fixed, conservative distance so that the set
-    of terms never depends on the parameters and the C_l stay smooth in them). Blocks also
-    split at ``l_switch_limber`` and ``transfer_late_source_l``.
+    of terms never depends on the parameters and the C_l stay smooth in them). Blocks split
+    at ``l_switch_limber`` and ``transfer_late_source_l`` (one compiled loop each: separate
+    loops per small group of multipoles multiplied XLA's compile memory).
     """
     def q_lo(l):
         return max(0, int(np.searchsorted(kq, bessel_zero_below(int(l)) / prec.bessel_chi_max)) - 1)
@@ -188,13 +191,14 @@ def los_blocks(prec: Precision, ls: np.ndarray, kq: np.ndarray) -> list[LosBlock
     def kind(l):
         return (l <= prec.transfer_late_source_l, l <= prec.l_switch_limber)
 
-    blocks, start = [], 0
-    for i in range(1, len(ls) + 1):
-        if i == len(ls) or i - start == prec.transfer_l_block or kind(ls[i]) != kind(ls[start]):
-            late, exact = kind(ls[start])
-            lo, hi = q_lo(ls[start]), q_hi(ls[i - 1])
-            blocks.append(LosBlock(np.arange(start, i), (lo, hi), late, exact, lo))
-            start = i
+    blocks = []
+    for key in sorted({kind(l) for l in ls}, reverse=True):
+        idx = np.asarray([i for i, l in enumerate(ls) if kind(l) == key])
+        lo = np.asarray([q_lo(ls[i]) for i in idx])
+        hi = np.asarray([q_hi(ls[i]) for i in idx])
+        width = int(np.max(hi - lo))
+        start = np.minimum(lo, len(kq) - width)  # the window stays inside the grid and still covers [lo, hi)
+        blocks.append(LosBlock(idx, start, width, key[0], key[1], int(lo.min())))
     return blocks
 
 
@@ -260,23 +264,25 @@ def compute_transfer(
         return i_phi_flat * s / kl_j  # = int dchi S j_l(k chi) with S at chi = (l + 1/2)/k
 
     def block(b: LosBlock):
-        qa, qb = b.q_window
-        x = kq_j[qa:qb, None] * chi[None, :]
-        n_all = x.shape[1] if b.late_sources else n_late  # nodes with every source
-        t_all, e_all, t0_late = s_t[:, qa:qb, :n_all], s_e[qa:qb, :n_all], s_t[0, qa:qb, n_all:]
-        pa = b.phi_q_start
+        n_all = chi.shape[0] if b.late_sources else n_late  # nodes with every source
+        width, pa = b.q_width, b.phi_q_start
 
         @jax.checkpoint
-        def one_l(il):
+        def one_l(args):
+            il, qa = args
             ll = table.l[il].astype(chi.dtype)
+            x = jax.lax.dynamic_slice_in_dim(kq_j, qa, width)[:, None] * chi[None, :]
+            t = jax.lax.dynamic_slice_in_dim(s_t, qa, width, axis=1)
+            e = jax.lax.dynamic_slice_in_dim(s_e, qa, width, axis=0)
             r = table.radial(il, x[:, :n_all])
-            delta_t = jnp.sum(t_all[0] * r[..., 0] + t_all[1] * r[..., 1] + t_all[2] * r[..., 2], axis=1)
-            delta_e = jnp.sum(e_all * r[..., 3], axis=1)
+            delta_t = jnp.sum(t[0, :, :n_all] * r[..., 0] + t[1, :, :n_all] * r[..., 1] + t[2, :, :n_all] * r[..., 2], axis=1)
+            delta_e = jnp.sum(e[:, :n_all] * r[..., 3], axis=1)
             if not b.late_sources:  # CLASS transfer_neglect_late_source: only t0 (late ISW) late
-                delta_t += jnp.sum(t0_late * table.radial(il, x[:, n_all:], (0,))[..., 0], axis=1)
+                delta_t += jnp.sum(t[0, :, n_all:] * table.radial(il, x[:, n_all:], (0,))[..., 0], axis=1)
             e_factor = jnp.sqrt(0.375 * (ll + 2.0) * (ll + 1.0) * ll * (ll - 1.0))
-            pad = (qa, len(kq) - qb)
-            delta_t, delta_e = jnp.pad(delta_t, pad), jnp.pad(e_factor * delta_e, pad)
+            zeros = jnp.zeros(len(kq), chi.dtype)
+            delta_t = jax.lax.dynamic_update_slice_in_dim(zeros, delta_t, qa, 0)
+            delta_e = jax.lax.dynamic_update_slice_in_dim(zeros, e_factor * delta_e, qa, 0)
             if b.phi_exact:  # k beyond the CMB range is negligible for l <= l_switch_limber
                 j = table.radial(il, kq_j[pa:, None] * chi[None, :], (0,))[..., 0]
                 delta_p = jnp.pad(jnp.sum(s_p[pa:] * j, axis=1), (pa, len(kl) - len(kq)))
@@ -284,7 +290,7 @@ def compute_transfer(
                 delta_p = limber(ll)
             return delta_t, delta_e, delta_p
 
-        return jax.lax.map(one_l, jnp.asarray(b.l_index))
+        return jax.lax.map(one_l, (jnp.asarray(b.l_index), jnp.asarray(b.q_start)))
 
     parts = [block(b) for b in los_blocks(prec, ls, kq)]
     dt, de, dp = (jnp.concatenate([part[i] for part in parts]) for i in range(3))
