@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..params import resolve
 from .classy_runner import HIGH_PRECISION, make_classy
 from .cosmologies import COSMOLOGIES
 
@@ -47,19 +48,23 @@ def spectra_settings(precision: str) -> dict[str, Any]:
 
 
 def merge_identical_ncdm(params: dict[str, Any]) -> dict[str, Any]:
-    """The same cosmology with identical ncdm species given as one species of degeneracy n.
+    """The same cosmology with identical ncdm species given as one species of summed degeneracy.
 
     CLASS evolves one momentum hierarchy per species; three equal-mass neutrinos as three
     species cost it ~3x the perturbation time (cl_ref did not finish in 105 min on one core),
-    while one species with ``deg_ncdm = 3`` solves identical equations. Our solver merges such
-    species itself (``cosmo.params``), so the reference stays an exact one for the input.
+    while one species with ``deg_ncdm = 3`` solves identical equations. The species are merged
+    by :func:`cosmo.params.resolve`, exactly as our solver sees them.
     """
-    masses = params.get("m_ncdm")
-    if not isinstance(masses, (list, tuple)) or len(masses) < 2 or "T_ncdm" in params or "deg_ncdm" in params:
+    if not isinstance(params.get("m_ncdm"), (list, tuple)):
         return params
-    if len({float(m) for m in masses}) != 1:
+    cp = resolve(params)
+    if cp.N_ncdm == len(params["m_ncdm"]):
         return params
-    return {**params, "m_ncdm": [float(masses[0])], "deg_ncdm": [float(len(masses))], "N_ncdm": 1}
+    return {
+        **params,
+        "N_ncdm": cp.N_ncdm,
+        **{key: [float(v) for v in getattr(cp, key)] for key in ("m_ncdm", "T_ncdm", "deg_ncdm")},
+    }
 
 
 def spectra_reference(params: dict[str, Any], precision: str = "high", recombination: str = "RECFAST") -> dict[str, np.ndarray]:

@@ -192,7 +192,7 @@ def los_blocks(prec: Precision, ls: np.ndarray, kq: np.ndarray) -> list[LosBlock
         return (l <= prec.transfer_late_source_l, l <= prec.l_switch_limber)
 
     blocks = []
-    for key in sorted({kind(l) for l in ls}, reverse=True):
+    for key in dict.fromkeys(kind(l) for l in ls):  # kinds in order of increasing l
         idx = np.asarray([i for i, l in enumerate(ls) if kind(l) == key])
         lo = np.asarray([q_lo(ls[i]) for i in idx])
         hi = np.asarray([q_hi(ls[i]) for i in idx])
