@@ -66,10 +66,8 @@ def cmd_reference(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cosmo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command")
+def add_commands(sub) -> None:
+    """Register the solver's commands (run, compare, reference) on an argparse subparsers object."""
     run = sub.add_parser("run", help="background + thermodynamics beside CLASS, with a figure")
     run.add_argument("--param", action="append", metavar="NAME=VALUE",
                      help="override a Planck 2018 parameter (CLASS name), repeatable")
@@ -86,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     ref.add_argument("--out", default="tests/reference")
     ref.add_argument("--models", nargs="+", default=["RECFAST", "HyRec"])
     ref.set_defaults(func=cmd_reference)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cosmo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_commands(parser.add_subparsers(dest="command"))
     return parser
 
 

@@ -7,6 +7,7 @@ test reuses the session-wide cache of solutions.
 from __future__ import annotations
 
 import functools
+import os
 import pathlib
 
 import pytest
@@ -16,6 +17,11 @@ from cosmo.oracle.compare import load_reference
 from cosmo.oracle.cosmologies import COSMOLOGIES
 
 REFERENCE_DIR = pathlib.Path(__file__).parent / "reference"
+#: Real data for the likelihood tests: $COSMO_DATA_DIR, else ../shared/data beside the repository.
+DATA_DIR = pathlib.Path(os.environ.setdefault(
+    "COSMO_DATA_DIR", str(pathlib.Path(__file__).resolve().parents[2] / "shared" / "data")))
+requires_data = pytest.mark.skipif(
+    not DATA_DIR.is_dir(), reason=f"no data directory at {DATA_DIR} (set COSMO_DATA_DIR; `cosmo data install`)")
 
 
 @functools.cache

@@ -1,6 +1,6 @@
 """The main job (`cosmo run`) prints the comparison table and writes the figure."""
 
-from cosmo.cli import main
+from inference.cli import main
 
 from .conftest import requires_classy
 
