@@ -26,7 +26,20 @@ TOL = 1.0e-3  # the issue's targets: TT, EE relative; TE relative to sqrt(TT EE)
 
 @functools.cache
 def reference(name: str) -> dict[str, np.ndarray]:
-    return dict(np.load(REF / f"spectra_high_recfast_{name}.npz"))
+    """CLASS cl_ref C_l; EE at l = 2..10 from the exact projection of CLASS's own E source.
+
+    At the lowest multipoles CLASS's transfer/harmonic integration of EE is off by up to 1.4e-3
+    (tau_reio = 0.018; 6e-4 at planck2018) from the exact line-of-sight integral of its own
+    source, whatever its precision settings (CHANGELOG 2026-11-23 (e)); the stored
+    ``lowl_ee_*`` files hold that exact projection (``cosmo.oracle.lowl_ee``).
+    """
+    ref = dict(np.load(REF / f"spectra_high_recfast_{name}.npz"))
+    path = REF / f"lowl_ee_high_recfast_{name}.npz"
+    if path.exists():
+        exact = np.load(path)
+        ref["cl_ee"] = ref["cl_ee"].copy()
+        ref["cl_ee"][exact["ell"]] = exact["cl_ee_exact"]
+    return ref
 
 
 def worst_errors(cl: dict[str, np.ndarray], ref: dict[str, np.ndarray], l_tt: int, l_pp: int) -> dict[str, float]:
@@ -39,19 +52,14 @@ def worst_errors(cl: dict[str, np.ndarray], ref: dict[str, np.ndarray], l_tt: in
     return out
 
 
-LOW_TAU_EE = pytest.mark.xfail(
-    strict=True, reason="EE at l = 2-4 off by 1.3e-3 for tau_reio = 0.018 (cause not found yet, see CHANGELOG)"
-)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
     [
         "planck2018",
-        pytest.param("box_low", marks=LOW_TAU_EE),
+        "box_low",
         "box_high",
-        pytest.param("box_mixed_a", marks=LOW_TAU_EE),
+        "box_mixed_a",
         "box_mixed_b",
         "neff_3p5",
         "w0wa",

@@ -341,3 +341,37 @@ def test_example_notebook_runs(capsys):
     ln_l = float(next(line for line in lines if line.startswith("planck_2018_highl_plik.TTTEEE_lite")).split()[-1])
     assert chi2 == pytest.approx(-2.0 * ln_l, abs=2e-4)
     assert 560 < chi2 < 620  # 613 bandpowers at the best-fit cosmology
+
+
+@requires_classy
+def test_solver_adapter_gives_classys_bao_likelihood():
+    """Our solver's background through ``from_solution`` and CLASS's through ``from_classy`` agree."""
+    from cosmo.oracle.classy_runner import make_classy
+    from cosmo.oracle.cosmologies import PLANCK2018
+
+    from .conftest import solved
+
+    like = lk.combine(["bao.desi_dr2", "bao.sdss_dr12_consensus", "bao.sdss_dr16_lrg", "bao.sdss_dr7_mgs"])
+    ours = lk.adapters.from_solution(solved("planck2018"), like.requirements)
+    c = make_classy(PLANCK2018, "RECFAST")
+    theirs = lk.adapters.from_classy(c, like.requirements)
+    np.testing.assert_allclose(np.asarray(ours.D_M), np.asarray(theirs.D_M), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(ours.D_H), np.asarray(theirs.D_H), rtol=1e-5)
+    assert float(ours.r_drag) == pytest.approx(float(theirs.r_drag), rel=1e-4)
+    assert float(like(ours)) == pytest.approx(float(like(theirs)), abs=1e-2)
+    with pytest.raises(ValueError, match=r"solve with cosmo.solve\(params, l_max=29\)"):
+        lk.adapters.from_solution(solved("planck2018"), lk.get("planck_2018_lowl.TT_bins").requirements)
+
+
+def test_lowl_ee_references_hold_class_physics():
+    """The exact low-l EE references come from CLASS runs that reproduce the stored cl_ref EE."""
+    ref_dir = pathlib.Path(__file__).parent / "reference"
+    files = sorted(ref_dir.glob("lowl_ee_high_recfast_*.npz"))
+    assert files
+    for path in files:
+        name = path.name.removeprefix("lowl_ee_high_recfast_").removesuffix(".npz")
+        low = np.load(path)
+        ref = np.load(ref_dir / f"spectra_high_recfast_{name}.npz")
+        np.testing.assert_allclose(low["cl_ee_class"], ref["cl_ee"][low["ell"]], rtol=1e-4, err_msg=name)
+        rel = low["cl_ee_exact"] / low["cl_ee_class"] - 1.0
+        assert np.all(np.abs(rel) < 3e-3), (name, rel)  # CLASS's own low-l EE LOS error stays small
