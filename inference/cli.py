@@ -1,18 +1,149 @@
 """``cosmo``: the application's command line (a thin layer over library functions).
 
 Solver commands (``run``, ``compare``, ``reference``) come from :mod:`cosmo.cli`, the data
-registry (``data``) from :mod:`data.cli`, likelihoods (``loglike``) from :mod:`likelihoods.cli`.
+registry (``data``) from :mod:`data.cli`, likelihoods (``loglike``) from :mod:`likelihoods.cli`;
+inference: ``sample CONFIG``, ``bestfit CONFIG``, ``summary RUN_DIR``, ``merge RUN_DIR``,
+``plot RUN_DIR``.
 With no command, ``cosmo`` runs ``cosmo run`` (the main job on defaults).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import pathlib
 import sys
 
 import cosmo.cli
 import data.cli
 import likelihoods.cli
+
+
+def _load(args):
+    from . import config as cfg
+
+    overrides = {}
+    if getattr(args, "output", None):
+        overrides["output"] = args.output
+    conf = cfg.load(args.config, overrides)
+    sampler = dict(conf.sampler)
+    for key in ("samples", "warmup", "chains", "backend", "algorithm"):
+        value = getattr(args, key, None)
+        if value is not None:
+            sampler[key] = value
+    group = getattr(args, "chain_group", None)
+    if group is not None:  # an independent chain group: own directory and seed
+        overrides["output"] = str(conf.output / f"group_{group}")
+        overrides["seed"] = conf.seed + group
+    return cfg.parse({**conf.source, **overrides, "sampler": {**(conf.source.get("sampler") or {}), **sampler}},
+                     pathlib.Path(args.config).parent)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .config import ConfigError
+    from .model import build_posterior
+    from .output import summary_table, write_outputs, write_run_info
+    from .samplers import sample
+
+    try:
+        conf = _load(args)
+        posterior = build_posterior(conf)
+    except (ConfigError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}")
+        return 2
+    run_dir = conf.output
+    write_run_info(run_dir, posterior)
+    print(f"{conf.sampler['backend']} {conf.sampler['algorithm']}: {conf.sampler['chains']} chains, "
+          f"{conf.sampler['warmup']} warm-up + {conf.sampler['samples']} draws of {posterior.dim} parameters "
+          f"{list(posterior.names)} -> {run_dir}")
+    result = sample(posterior, run_dir, progress=not args.quiet, resume=not args.restart)
+    write_outputs(run_dir, posterior, result)
+    print(summary_table(run_dir))
+    if not args.no_plot:
+        from .output import plot_run
+
+        for path in plot_run(run_dir):
+            print(f"wrote {path}")
+    return 0
+
+
+def cmd_bestfit(args: argparse.Namespace) -> int:
+    from .bestfit import find_map
+    from .config import ConfigError
+    from .model import build_posterior
+
+    try:
+        conf = _load(args)
+        posterior = build_posterior(conf)
+    except (ConfigError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}")
+        return 2
+    best = find_map(posterior, steps=args.steps)
+    path = best.write(conf.output)
+    print(f"MAP: log posterior = {best.log_posterior:.4f}")
+    sig = dict(zip(best.names, best.covariance.diagonal() ** 0.5))
+    for n in best.names:
+        print(f"  {n:16s} {best.x[n]:14.7g} +- {sig[n]:.4g}  (Laplace)")
+    print(f"covariance -> {path} (use as sampler.covmat)")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from .output import summary_table
+
+    reference = json.loads(pathlib.Path(args.reference).read_text()) if args.reference else None
+    print(summary_table(pathlib.Path(args.run_dir), reference))
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from .output import merge_groups, summary_table
+
+    run = merge_groups(pathlib.Path(args.run_dir))
+    print(summary_table(run))
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .output import plot_run
+
+    for path in plot_run(pathlib.Path(args.run_dir), args.format):
+        print(f"wrote {path}")
+    return 0
+
+
+def add_commands(sub) -> None:
+    for name, func, helptext in (("sample", cmd_sample, "NUTS/HMC chains from a YAML run config (resumable)"),
+                                 ("bestfit", cmd_bestfit, "MAP with optax + Laplace covariance")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("config", help="YAML run configuration (see inference/config.py, examples/runs/)")
+        p.add_argument("--output", help="run directory (overrides the config's output)")
+        if name == "sample":
+            p.add_argument("--samples", type=int)
+            p.add_argument("--warmup", type=int)
+            p.add_argument("--chains", type=int)
+            p.add_argument("--backend", choices=["numpyro", "blackjax"])
+            p.add_argument("--algorithm", choices=["nuts", "hmc"])
+            p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+            p.add_argument("--quiet", action="store_true", help="no progress bars")
+            p.add_argument("--no-plot", action="store_true", help="skip the corner and trace plots")
+            p.add_argument("--chain-group", type=int, metavar="K",
+                           help="run an independent group of chains into OUTPUT/group_K with seed + K "
+                                "(job arrays, one per node); combine with `cosmo merge OUTPUT`")
+        else:
+            p.add_argument("--steps", type=int)
+        p.set_defaults(func=func)
+    p = sub.add_parser("summary", help="means, sigmas, R-hat, ESS, divergences of a run")
+    p.add_argument("run_dir")
+    p.add_argument("--reference", help='JSON {"param": [mean, sigma]} to compare with')
+    p.set_defaults(func=cmd_summary)
+    p = sub.add_parser("merge", help="merge the chain groups RUN_DIR/group_K into RUN_DIR")
+    p.add_argument("run_dir")
+    p.set_defaults(func=cmd_merge)
+    p = sub.add_parser("plot", help="corner and trace plots of a run")
+    p.add_argument("run_dir")
+    p.add_argument("--format", default="png", choices=["png", "pdf"])
+    p.set_defaults(func=cmd_plot)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,10 +153,28 @@ def build_parser() -> argparse.ArgumentParser:
     cosmo.cli.add_commands(sub)
     data.cli.add_commands(sub)
     likelihoods.cli.add_commands(sub)
+    add_commands(sub)
     return parser
 
 
+def enable_compilation_cache() -> str | None:
+    """Keep compiled XLA programs on disk between runs (solver and sampler compilations take
+    minutes; a resumed or repeated run reuses them). ``COSMO_JAX_CACHE``: the directory, or
+    ``off``; default ``~/.cache/cosmo-jax/jax``."""
+    import os
+
+    import jax
+
+    path = os.environ.get("COSMO_JAX_CACHE", str(pathlib.Path.home() / ".cache" / "cosmo-jax" / "jax"))
+    if path.lower() in ("", "0", "off", "none"):
+        return None
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
+    enable_compilation_cache()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
