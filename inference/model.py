@@ -207,6 +207,9 @@ def build_posterior(config: RunConfig) -> Posterior:
     missing = [n for n in combo.requirements.params if n not in sampled and n not in fixed]
     if missing:
         raise ValueError(f"the likelihoods read {missing}: sample them (params with a prior) or fix them")
+    if config.theory["kind"] == "cosmo" and "100*theta_s" in sampled:
+        raise ValueError("the solver takes h (or H0); 100*theta_s as an input comes with the theta_s root-find "
+                         "(issue 4). The linear stand-in (theory.kind: linear) accepts it already")
     if config.theory["kind"] == "linear":
         from .standin import NAMES
 

@@ -90,7 +90,6 @@ def initial_covariance(posterior: Posterior) -> np.ndarray:
                    "logA": "ln10^{10}A_s", "calPlanck": "A_planck", "H0": "H0"}
         names = [aliases.get(n, n) for n in header]
         u0 = posterior.reference_point()
-        x0 = {k: float(v) for k, v in posterior.constrained(jnp.asarray(u0)).items()}
         # du/dx for each parameter at the start
         dudx = np.array([float(jax.grad(lambda u, i=i: posterior.constrained(u)[posterior.names[i]])(
             jnp.asarray(u0))[i]) for i in range(posterior.dim)])
@@ -99,7 +98,6 @@ def initial_covariance(posterior: Posterior) -> np.ndarray:
             for b, pb in enumerate(posterior.names):
                 if pa in idx and pb in idx:
                     cov[a, b] = table[idx[pa], idx[pb]] / (dudx[a] * dudx[b])
-        del x0
     return cov
 
 
