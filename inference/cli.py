@@ -39,18 +39,29 @@ def _load(args):
                      pathlib.Path(args.config).parent)
 
 
-def cmd_sample(args: argparse.Namespace) -> int:
+def _posterior(args):
+    """The run config and its posterior, or None after printing what is wrong with them."""
+    from data.registry import DataError
+
     from .config import ConfigError
     from .model import build_posterior
-    from .output import summary_table, write_outputs, write_run_info
-    from .samplers import sample
 
     try:
         conf = _load(args)
-        posterior = build_posterior(conf)
-    except (ConfigError, ValueError, FileNotFoundError) as err:
+        return conf, build_posterior(conf)
+    except (ConfigError, DataError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}")
+        return None
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .output import summary_table, write_outputs, write_run_info
+    from .samplers import sample
+
+    loaded = _posterior(args)
+    if loaded is None:
         return 2
+    conf, posterior = loaded
     run_dir = conf.output
     write_run_info(run_dir, posterior)
     print(f"{conf.sampler['backend']} {conf.sampler['algorithm']}: {conf.sampler['chains']} chains, "
@@ -69,15 +80,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_bestfit(args: argparse.Namespace) -> int:
     from .bestfit import find_map
-    from .config import ConfigError
-    from .model import build_posterior
 
-    try:
-        conf = _load(args)
-        posterior = build_posterior(conf)
-    except (ConfigError, ValueError, FileNotFoundError) as err:
-        print(f"error: {err}")
+    loaded = _posterior(args)
+    if loaded is None:
         return 2
+    conf, posterior = loaded
     best = find_map(posterior, steps=args.steps)
     path = best.write(conf.output)
     print(f"MAP: log posterior = {best.log_posterior:.4f}")

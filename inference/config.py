@@ -119,6 +119,15 @@ class RunConfig:
                 "output": str(self.output), "seed": self.seed, "data_dir": self.data_dir}
 
 
+def _section(source: dict[str, Any], key: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """A settings block with its defaults filled in; unknown keys are an error."""
+    section = {**defaults, **(source.get(key) or {})}
+    bad = set(section) - set(defaults)
+    if bad:
+        raise ConfigError(f"{key}: unknown keys {sorted(bad)}; allowed: {sorted(defaults)}")
+    return section
+
+
 def parse(source: dict[str, Any], base_dir: pathlib.Path | None = None) -> RunConfig:
     """Validate a configuration dict (see the module docstring)."""
     known = {"theory", "likelihoods", "params", "derived", "sampler", "optimizer", "output", "seed", "data_dir"}
@@ -153,10 +162,7 @@ def parse(source: dict[str, Any], base_dir: pathlib.Path | None = None) -> RunCo
                              None if spec.get("scale") is None else float(spec["scale"]), spec.get("latex")))
     if not sampled:
         raise ConfigError("params: no sampled parameter (give at least one a prior)")
-    sampler = {**SAMPLER_DEFAULTS, **(source.get("sampler") or {})}
-    bad = set(sampler) - set(SAMPLER_DEFAULTS)
-    if bad:
-        raise ConfigError(f"sampler: unknown keys {sorted(bad)}; allowed: {sorted(SAMPLER_DEFAULTS)}")
+    sampler = _section(source, "sampler", SAMPLER_DEFAULTS)
     if sampler["backend"] not in ("numpyro", "blackjax"):
         raise ConfigError(f"sampler.backend must be 'numpyro' or 'blackjax', got {sampler['backend']!r}")
     if sampler["algorithm"] not in ("nuts", "hmc"):
@@ -173,10 +179,7 @@ def parse(source: dict[str, Any], base_dir: pathlib.Path | None = None) -> RunCo
     if sampler["covmat"]:
         path = pathlib.Path(sampler["covmat"]).expanduser()
         sampler["covmat"] = str(path if path.is_absolute() else base_dir / path)
-    optimizer = {**OPTIMIZER_DEFAULTS, **(source.get("optimizer") or {})}
-    bad = set(optimizer) - set(OPTIMIZER_DEFAULTS)
-    if bad:
-        raise ConfigError(f"optimizer: unknown keys {sorted(bad)}; allowed: {sorted(OPTIMIZER_DEFAULTS)}")
+    optimizer = _section(source, "optimizer", OPTIMIZER_DEFAULTS)
     if optimizer["method"] not in ("lbfgs", "adam"):
         raise ConfigError(f"optimizer.method must be 'lbfgs' or 'adam', got {optimizer['method']!r}")
     output = pathlib.Path(source.get("output") or "runs/run")

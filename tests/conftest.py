@@ -20,6 +20,9 @@ REFERENCE_DIR = pathlib.Path(__file__).parent / "reference"
 #: Real data for the likelihood tests: $COSMO_DATA_DIR, else ../shared/data beside the repository.
 DATA_DIR = pathlib.Path(os.environ.setdefault(
     "COSMO_DATA_DIR", str(pathlib.Path(__file__).resolve().parents[2] / "shared" / "data")))
+# The `cosmo` CLI keeps compiled programs in ~/.cache; tests calling it in-process must not
+# write there (a test that wants the cache passes its own directory).
+os.environ.setdefault("COSMO_JAX_CACHE", "off")
 requires_data = pytest.mark.skipif(
     not DATA_DIR.is_dir(), reason=f"no data directory at {DATA_DIR} (set COSMO_DATA_DIR; `cosmo data install`)")
 
