@@ -13,14 +13,17 @@ Units and return types follow classy: plain Python floats, distances in Mpc,
 functions of :mod:`cosmo.solver`; nothing in the physics depends on it.
 
 Spectra follow classy's ``output`` key: ``tCl``/``pCl``/``lCl`` enable ``raw_cl(lmax)``
-(unlensed, dimensionless, up to ``l_max_scalars``, default 2500), ``mPk`` enables
-``pk_lin(k, z)`` [Mpc^3, k in 1/Mpc] and ``sigma8()``. They are computed on their first
+(unlensed, dimensionless, up to ``l_max_scalars``, default 2500); with ``lensing = 'yes'``
+also ``lensed_cl(lmax)`` (up to ``l_max_scalars``; ``raw_cl`` then reaches
+``l_max_scalars + delta_l_max``, the unlensed multipoles that enter the lensing), ``mPk`` enables
+``pk_lin(k, z)`` [Mpc^3, k in 1/Mpc], ``pk(k, z)`` (Halofit with ``non_linear = 'halofit'``)
+and ``sigma8()``. They are computed on their first
 request (the perturbations take minutes on a CPU) and cached until the next ``set``.
 
 Differences from classy, for now: recombination is RECFAST (classy's default is
 HyRec; ``recombination`` = ``'RECFAST'`` reproduces CLASS); spectra for flat space with
-massless neutrinos only (LCDM or a w0wa fluid); lensed spectra arrive with the lensing stage. classy's other
-run-control keys (``lensing``, ``*_verbose``, ...) are accepted and stored.
+massive or massless neutrinos (LCDM or a w0wa fluid), scalar modes. classy's other
+run-control keys (``*_verbose``, ...) are accepted and stored.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import numpy as np
 
 from .params import CosmoParameterError, resolve
 from .precision import Precision, get_precision
-from .solver import Solution, derived_parameters, solve
+from .solver import PK_DERIVED, Solution, derived_parameters, solve
 
 #: classy's default ``l_max_scalars``.
 DEFAULT_L_MAX_SCALARS = 2500
@@ -140,12 +143,21 @@ class Class:
     def _l_max_scalars(self) -> int:
         return int(float(self._pars.get("l_max_scalars", DEFAULT_L_MAX_SCALARS)))
 
+    def _lensing(self) -> bool:
+        value = str(self._pars.get("lensing", "no")).strip().lower()
+        if value not in ("yes", "y", "no", "n", "true", "false"):
+            raise CosmoSevereError(f"lensing must be 'yes' or 'no', got {self._pars.get('lensing')!r}")
+        return value in ("yes", "y", "true")
+
     def _spectra_solution(self, kind: str) -> Solution:
         _ = self._solution  # raises if compute() was not called
         if kind not in self._spectra:
             try:
                 if kind == "cl":
-                    self._spectra[kind] = solve(self._cp, self._prec, l_max=self._l_max_scalars())
+                    self._spectra[kind] = solve(
+                        self._cp, self._prec, l_max=self._l_max_scalars(), lensing=self._lensing(),
+                        non_linear="halofit" if self._non_linear() else None,
+                    )
                 else:
                     self._spectra[kind] = solve(self._cp, self._prec, pk=True)
             except NotImplementedError as err:
@@ -156,14 +168,32 @@ class Class:
         """Unlensed C_l (dimensionless, l = 0..lmax; classy keys tt, ee, te, bb, pp, tp, ell)."""
         if not self._outputs() & {"tCl", "pCl", "lCl"}:
             raise CosmoSevereError("No Cl computed: add tCl, pCl or lCl to the 'output' parameter")
+        sol = self._spectra_solution("cl")
+        l_max = int(sol.cl.ell.shape[0]) - 1
+        if lmax == -1:
+            lmax = l_max
+        if lmax > l_max:
+            what = "l_max_scalars + delta_l_max" if self._lensing() else "l_max_scalars"
+            raise CosmoSevereError(f"Asked for lmax = {lmax}, the maximum l computed is {what} = {l_max}")
+        cl = sol.cl.truncate(lmax)
+        out = {key: np.asarray(value, dtype=float) for key, value in cl.as_dict().items()}
+        out["bb"] = np.zeros_like(out["tt"])  # scalar modes only
+        out["ell"] = np.arange(lmax + 1)
+        return {key: out[key] for key in ("tt", "ee", "te", "bb", "pp", "tp", "ell")}
+
+    def lensed_cl(self, lmax: int = -1, nofail: bool = False) -> dict[str, np.ndarray]:
+        """Lensed C_l (dimensionless, l = 0..lmax; classy keys tt, ee, te, bb, pp, tp, ell)."""
+        if not self._lensing() or not self._outputs() & {"tCl", "pCl"} or "lCl" not in self._outputs():
+            raise CosmoSevereError(
+                "No lensed Cl computed: set 'lensing': 'yes' and 'output' with lCl and tCl or pCl"
+            )
         l_max = self._l_max_scalars()
         if lmax == -1:
             lmax = l_max
         if lmax > l_max:
             raise CosmoSevereError(f"Asked for lmax = {lmax}, the maximum l computed is l_max_scalars = {l_max}")
-        cl = self._spectra_solution("cl").cl.truncate(lmax)
+        cl = self._spectra_solution("cl").lensed_cl.truncate(lmax)
         out = {key: np.asarray(value, dtype=float) for key, value in cl.as_dict().items()}
-        out["bb"] = np.zeros_like(out["tt"])  # scalar modes only (tensors arrive with the lensing stage)
         out["ell"] = np.arange(lmax + 1)
         return {key: out[key] for key in ("tt", "ee", "te", "bb", "pp", "tp", "ell")}
 
@@ -172,6 +202,22 @@ class Class:
         if "mPk" not in self._outputs():
             raise CosmoSevereError("No P(k) computed: add mPk to the 'output' parameter")
         return self._float(self._spectra_solution("pk").pk_lin(k, z))
+
+    def _non_linear(self) -> bool:
+        method = str(self._pars.get("non_linear", "none")).strip().lower()
+        if method in ("halofit", "hf"):
+            return True
+        if method in ("none", "no", "", "linear"):
+            return False
+        raise CosmoSevereError(f"non_linear = {method!r}: only 'halofit' is implemented (HMcode is not yet)")
+
+    def pk(self, k: float, z: float) -> float:
+        """P(k, z) [Mpc^3], k in 1/Mpc: Halofit when ``non_linear = 'halofit'``, else linear (as classy)."""
+        if "mPk" not in self._outputs():
+            raise CosmoSevereError("No P(k) computed: add mPk to the 'output' parameter")
+        non_linear = self._non_linear()
+        sol = self._spectra_solution("pk")
+        return self._float(sol.pk_nl(k, z) if non_linear else sol.pk_lin(k, z))
 
     def sigma8(self) -> float:
         """sigma8 (linear, z = 0)."""
@@ -260,12 +306,59 @@ class Class:
     def z_reio(self) -> float:
         return self._derived("z_reio")
 
+    def H0(self) -> float:
+        return self._derived("H0")
+
+    def Omega_Lambda(self) -> float:
+        return self._derived("Omega_Lambda")
+
+    def Omega_fld(self) -> float:
+        return self._derived("Omega_fld")
+
+    def Omega_k(self) -> float:
+        return self._derived("Omega_k")
+
+    def Omega0_k(self) -> float:
+        return self._derived("Omega_k")
+
+    def Omega_cdm(self) -> float:
+        return self._derived("Omega_cdm")
+
+    def Omega0_cdm(self) -> float:
+        return self._derived("Omega_cdm")
+
+    def Omega_g(self) -> float:
+        return self._derived("Omega_g")
+
+    def Omega_nu(self) -> float:
+        return self._derived("Omega_nu")
+
+    def n_s(self) -> float:
+        return self._derived("n_s")
+
+    def z_eq(self) -> float:
+        return self._derived("z_eq")
+
+    def k_eq(self) -> float:
+        return self._derived("k_eq")
+
+    def S8(self) -> float:
+        """sigma8 sqrt(Omega_m / 0.3) (needs mPk)."""
+        return self.get_current_derived_parameters(["S8"])["S8"]
+
     def get_current_derived_parameters(self, names: Sequence[str]) -> dict[str, float]:
-        """Derived parameters by classy name, as a dict of floats."""
+        """Derived parameters by classy name, as a dict of floats (``sigma8``/``S8`` need mPk)."""
         if isinstance(names, str):
             raise CosmoSevereError("get_current_derived_parameters takes a list of names")
+        sol = self._solution
+        if any(n in PK_DERIVED for n in names):
+            if "mPk" not in self._outputs():
+                raise CosmoSevereError(
+                    "No power spectrum computed. In order to get sigma8 or S8, you must add mPk to the list of outputs."
+                )
+            sol = self._spectra_solution("pk")
         try:
-            values = derived_parameters(self._solution, list(names))
+            values = derived_parameters(sol, list(names))
         except KeyError as err:
             raise CosmoSevereError(str(err)) from err
         return {k: self._float(v) for k, v in values.items()}

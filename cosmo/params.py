@@ -80,6 +80,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "wa_fld": (-3.0, 3.0),
     "cs2_fld": (0.0, 1.0),
     "YHe": (0.0, 0.5),
+    "100*theta_s": (0.5, 2.0),
     "Omega_Lambda": (-2.0, 2.0),
     "reionization_width": (0.01, 10.0),
     "reionization_exponent": (0.1, 5.0),
@@ -89,12 +90,12 @@ RANGES: dict[str, tuple[float, float]] = {
 
 ALLOWED_PARAMETERS: frozenset[str] = frozenset(
     set(RANGES)
-    | {"H0", "Omega_b", "Omega_cdm", "N_ncdm", "recombination"}
+    | {"H0", "Omega_b", "Omega_cdm", "N_ncdm", "recombination", "theta_s_100"}
 )
 
 # Mutually exclusive groups: at most one member may be given.
 _EXCLUSIVE = (
-    ("h", "H0"),
+    ("h", "H0", "100*theta_s", "theta_s_100"),
     ("omega_b", "Omega_b"),
     ("omega_cdm", "Omega_cdm"),
     ("A_s", "ln10^{10}A_s"),
@@ -141,7 +142,8 @@ class CosmoParams(eqx.Module):
     Densities are physical (``omega_x = Omega_x h^2``); ``h`` is H0 / (100 km/s/Mpc).
     ``m_ncdm`` [eV], ``T_ncdm`` [units of T_cmb], ``deg_ncdm`` are arrays of length
     ``N_ncdm``. ``YHe`` is ``nan``-free: when it comes from BBN, ``YHe_from_bbn`` is
-    True and the value is computed in the thermodynamics stage.
+    True and the value is computed in the thermodynamics stage. With a ``100*theta_s`` input
+    (``h_from_theta_s``), ``h`` is found by :func:`cosmo.solve` (differentiable root-find).
     """
 
     h: Float[Array, ""]
@@ -163,6 +165,7 @@ class CosmoParams(eqx.Module):
     k_pivot: Float[Array, ""]
     YHe_input: Float[Array, ""]  # only used when not YHe_from_bbn
     reio_input: Float[Array, ""]  # tau_reio or z_reio, see reio_parametrised_by
+    theta_s_100_input: Float[Array, ""]  # 100*theta_s when h_from_theta_s (h is then solved for)
     reionization_width: Float[Array, ""]
     reionization_exponent: Float[Array, ""]
     helium_fullreio_redshift: Float[Array, ""]
@@ -172,6 +175,9 @@ class CosmoParams(eqx.Module):
     YHe_from_bbn: bool = eqx.field(static=True, default=True)
     reio_parametrised_by: str = eqx.field(static=True, default="z_reio")
     recombination: str = eqx.field(static=True, default="recfast")
+    #: True when the input was ``100*theta_s``: ``h`` holds a starting guess until
+    #: :func:`cosmo.shooting.h_from_theta_s` replaces it (done by :func:`cosmo.solve`).
+    h_from_theta_s: bool = eqx.field(static=True, default=False)
 
     @property
     def N_ncdm(self) -> int:
@@ -221,8 +227,24 @@ def resolve(params: Mapping[str, Any] | CosmoParams) -> CosmoParams:
             raise CosmoParameterError(f"give only one of {list(group)}, got {given}")
 
     p = dict(params)
-    # --- Hubble rate
-    if "H0" in p:
+    # --- Hubble rate (or the angular sound horizon it is solved from)
+    theta_key = next((k for k in ("100*theta_s", "theta_s_100") if k in p), None)
+    theta_s_100 = _f64(0.0)
+    if theta_key is not None:
+        if _is_concrete(p[theta_key]):
+            lo, hi = RANGES["100*theta_s"]
+            if not lo <= float(p[theta_key]) <= hi:
+                raise CosmoParameterError(
+                    f"parameter '{theta_key}' = {p[theta_key]!r} is outside the allowed range [{lo}, {hi}]"
+                )
+        for upper in ("Omega_b", "Omega_cdm"):
+            if upper in p:
+                raise CosmoParameterError(
+                    f"'{upper}' needs h, which is solved from '{theta_key}': give 'omega_{upper[6:]}' (physical) instead"
+                )
+        theta_s_100 = _f64(p[theta_key])
+        h = _f64(DEFAULTS["h"])
+    elif "H0" in p:
         H0 = p["H0"]
         if _is_concrete(H0) and not (20.0 <= float(H0) <= 150.0):
             raise CosmoParameterError(f"parameter 'H0' = {H0!r} is outside the allowed range [20.0, 150.0] km/s/Mpc")
@@ -360,6 +382,7 @@ def resolve(params: Mapping[str, Any] | CosmoParams) -> CosmoParams:
         k_pivot=get("k_pivot"),
         YHe_input=YHe_value,
         reio_input=reio_value,
+        theta_s_100_input=theta_s_100,
         reionization_width=get("reionization_width"),
         reionization_exponent=get("reionization_exponent"),
         helium_fullreio_redshift=get("helium_fullreio_redshift"),
@@ -369,6 +392,7 @@ def resolve(params: Mapping[str, Any] | CosmoParams) -> CosmoParams:
         YHe_from_bbn=YHe_from_bbn,
         reio_parametrised_by=reio_by,
         recombination=recombination,
+        h_from_theta_s=theta_key is not None,
     )
 
 

@@ -136,6 +136,14 @@ class Precision:
     transfer_k_cut_chi: float = 11000.0
     transfer_late_source_l: int = 400
     transfer_late_source_z: float = 50.0
+    #: Lensed C_l (cosmo/lensing.py): the unlensed spectra up to l_max + lensing_delta_l_max
+    #: enter the lensing (CLASS cl_ref.pre: delta_l_max = 1000; the lensed TT at l = 2500 moves
+    #: by 4e-4 and BB by 2% between 1000 and 1500, so the reference's truncation is kept).
+    #: Gauss-Legendre nodes: l_max + delta + lensing_num_mu_minus_lmax (CLASS cl_ref: 1000), in
+    #: chunks of lensing_mu_chunk (the memory of the reverse pass is one chunk's Wigner tables).
+    lensing_delta_l_max: int = 1000
+    lensing_num_mu_minus_lmax: int = 1500
+    lensing_mu_chunk: int = 256
     #: Bessel table step in x = k (tau0 - tau); the table ends at k_max * bessel_chi_max, the
     #: largest comoving distance it supports [Mpc] (checked against the conformal age).
     bessel_dx: float = 0.25

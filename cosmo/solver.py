@@ -20,12 +20,14 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .background import Background, compute_background
+from .background import Background, compute_background, matter_radiation_equality
 from .fourier import MatterPower, matter_power, pk_modes, sigma_R
 from .harmonic import AngularSpectra, compute_cl
+from .lensing import LensedSpectra, lens_spectra
 from .params import CosmoParams, resolve
 from .perturbations import compute_perturbations
 from .precision import Precision, get_precision
+from .shooting import h_from_theta_s
 from .thermodynamics import Thermodynamics, compute_thermodynamics
 from .transfer import cmb_perturbations, compute_transfer
 
@@ -40,12 +42,25 @@ class Solution(eqx.Module):
     thermo: Thermodynamics
     pk: MatterPower | None = None  #: linear P(k, z), when solved with ``pk=True``
     cl: AngularSpectra | None = None  #: unlensed C_l (dimensionless), when solved with ``l_max``
+    #: lensed C_l (dimensionless) for l <= l_max, when solved with ``lensing=True``
+    lensed_cl: LensedSpectra | None = None
+    prec: Precision | None = eqx.field(static=True, default=None)  #: the precision it was solved with
 
     def pk_lin(self, k, z=0.0):
         """Linear matter power spectrum [Mpc^3] at k [1/Mpc] (classy ``pk_lin``)."""
         if self.pk is None:
             raise ValueError("P(k) was not computed: call cosmo.solve(params, pk=True)")
         return self.pk(jnp.asarray(k), jnp.asarray(z))
+
+    def pk_nl(self, k, z=0.0):
+        """Non-linear (Halofit, Takahashi 2012 + Bird 2012, as CLASS) P(k, z) [Mpc^3], k in 1/Mpc
+        (classy ``pk`` with ``non_linear = halofit``)."""
+        if self.pk is None:
+            raise ValueError("P(k) was not computed: call cosmo.solve(params, pk=True)")
+        from .halofit import halofit
+
+        return halofit(self.pk, self.background, self.prec, jnp.atleast_1d(jnp.asarray(k, dtype=float)),
+                       jnp.asarray(z, dtype=float)).reshape(jnp.shape(k))
 
     def sigma8_at(self, z=0.0):
         """sigma8 at redshift z (R = 8 Mpc/h)."""
@@ -59,14 +74,26 @@ class Solution(eqx.Module):
         return self.sigma8_at(0.0)
 
 
-def cl_internal_l_max(prec: Precision, l_max: int) -> int:
+def cl_unlensed_l_max(prec: Precision, l_max: int, lensing: bool = False) -> int:
+    """Highest multipole of the unlensed C_l returned for an output ``l_max`` (with lensing, the
+    spectra up to ``l_max + lensing_delta_l_max`` enter the lensed ones, as CLASS)."""
+    return int(l_max) + (prec.lensing_delta_l_max if lensing else 0)
+
+
+def cl_internal_l_max(prec: Precision, l_max: int, lensing: bool = False) -> int:
     """Multipole up to which the C_l are computed internally for an output ``l_max``
-    (the k range and the l sampling scale with it; C_l near the end converge slowly)."""
-    return int(l_max) + prec.cl_l_max_margin
+    (the k range and the l sampling scale with it; C_l near the end converge slowly). With
+    lensing the spectra beyond l_max + 500 enter at the 1e-4 level per percent (measured), so
+    they need no further margin."""
+    return max(int(l_max) + prec.cl_l_max_margin, cl_unlensed_l_max(prec, l_max, lensing))
 
 
-@partial(jax.jit, static_argnames=("prec", "pk", "l_max"))
-def _solve(cp: CosmoParams, prec: Precision, pk: bool = False, l_max: int | None = None) -> Solution:
+@partial(jax.jit, static_argnames=("prec", "pk", "l_max", "lensing", "non_linear"))
+def _solve(
+    cp: CosmoParams, prec: Precision, pk: bool = False, l_max: int | None = None, lensing: bool = False,
+    non_linear: str | None = None,
+) -> Solution:
+    cp, h_valid = h_from_theta_s(cp, prec)  # no-op unless the input was 100*theta_s
     bg = compute_background(cp, prec)
     th = compute_thermodynamics(cp, bg, prec)
     if pk or l_max is not None:
@@ -74,17 +101,27 @@ def _solve(cp: CosmoParams, prec: Precision, pk: bool = False, l_max: int | None
             th, bg.K != 0.0, "P(k) and C_l with spatial curvature are not implemented yet (Omega_k must be 0)"
         )
     mp = matter_power(cp, compute_perturbations(cp, bg, th, prec, pk_modes(prec))) if pk else None
-    cl = None
+    cl = lensed = None
     if l_max is not None:
-        l_int = cl_internal_l_max(prec, l_max)
-        tr = compute_transfer(cmb_perturbations(cp, bg, th, prec, l_int), bg, th, prec, l_int)
-        cl = compute_cl(cp, tr, l_int).truncate(l_max)
-    return Solution(params=cp, background=bg, thermo=th, pk=mp, cl=cl)
+        l_int = cl_internal_l_max(prec, l_max, lensing)
+        tr = compute_transfer(cmb_perturbations(cp, bg, th, prec, l_int), bg, th, prec, l_int,
+                              nonlinear_lensing=cp if non_linear == "halofit" else None)
+        cl = compute_cl(cp, tr, l_int).truncate(cl_unlensed_l_max(prec, l_max, lensing))
+        if lensing:
+            l_unl = cl_unlensed_l_max(prec, l_max, lensing)
+            lensed = lens_spectra(
+                cl.as_dict(), l_max, n_mu=l_unl + prec.lensing_num_mu_minus_lmax, chunk=prec.lensing_mu_chunk
+            )
+    sol = Solution(params=cp, background=bg, thermo=th, pk=mp, cl=cl, lensed_cl=lensed, prec=prec)
+    if cp.h_from_theta_s:  # no h gives the requested theta_s: every output is NaN
+        poison = jnp.where(h_valid, 0.0, jnp.nan)
+        sol = jax.tree_util.tree_map(lambda x: x + poison if eqx.is_inexact_array(x) else x, sol)
+    return sol
 
 
 def solve(
     params: Mapping[str, Any] | CosmoParams, prec: Precision | str | None = None, pk: bool = False,
-    l_max: int | None = None,
+    l_max: int | None = None, lensing: bool = False, non_linear: str | None = None,
 ) -> Solution:
     """Solve background and thermodynamics for CLASS-named ``params`` (jit-compiled, differentiable).
 
@@ -93,37 +130,62 @@ def solve(
     With ``pk=True`` the perturbations are solved too and the solution carries the linear
     matter power spectrum (``sol.pk_lin(k, z)``, ``sol.sigma8``). With ``l_max`` (an int,
     e.g. 2500) it carries the unlensed C_l^TT, EE, TE, phi-phi, T-phi for l <= l_max
-    (``sol.cl``, dimensionless as classy's ``raw_cl``). Spectra: flat space only, so far
-    (LCDM, massless and massive neutrinos, w0wa fluid with PPF perturbations).
+    (``sol.cl``, dimensionless as classy's ``raw_cl``). With ``lensing=True`` (needs ``l_max``)
+    it also carries the lensed C_l^TT, EE, TE, BB for l <= l_max (``sol.lensed_cl``, as classy's
+    ``lensed_cl``; full-sky correlation-function method), and ``sol.cl`` then extends to
+    ``l_max + prec.lensing_delta_l_max``, the unlensed multipoles that enter the lensing.
+    With ``non_linear="halofit"`` the lensing potential (C^phiphi, and so the lensed spectra)
+    includes Halofit's non-linear correction, as CLASS's ``non_linear`` option (``sol.pk_nl`` is
+    Halofit regardless). Spectra: flat space only, so far (LCDM, massless and massive neutrinos,
+    w0wa fluid with PPF perturbations).
     """
     if l_max is not None and (int(l_max) != l_max or l_max < 2):
         raise ValueError(f"l_max must be an integer >= 2, got {l_max!r}")
-    return _solve(resolve(params), get_precision(prec), pk, None if l_max is None else int(l_max))
+    if lensing and l_max is None:
+        raise ValueError("lensing=True needs l_max (the highest lensed multipole), e.g. l_max=2500")
+    if non_linear not in (None, "halofit"):
+        raise ValueError(f"non_linear must be None or 'halofit' (HMcode is not implemented), got {non_linear!r}")
+    return _solve(resolve(params), get_precision(prec), pk, None if l_max is None else int(l_max), bool(lensing),
+                  non_linear)
+
+
+#: Derived parameters that need the matter power spectrum (``cosmo.solve(..., pk=True)``).
+PK_DERIVED = ("sigma8", "S8")
 
 
 def _derived_table(sol: Solution) -> dict[str, Float[Array, ""]]:
-    bg, th = sol.background, sol.thermo
-    return {
-        "h": bg.h,
-        "H0": bg.h * 100.0,
+    bg, th, cp = sol.background, sol.thermo, sol.params
+    h = bg.h
+    eq = matter_radiation_equality(bg)
+    table = {
+        "h": h,
+        "H0": h * 100.0,
         "Omega_m": bg.Omega0_m,
+        "Omega0_m": bg.Omega0_m,
+        "omega_m": bg.Omega0_m * h**2,
         "Omega_b": bg.Omega0_b,
-        "omega_b": bg.Omega0_b * bg.h**2,
+        "omega_b": bg.Omega0_b * h**2,
         "Omega_cdm": bg.Omega0_cdm,
-        "omega_cdm": bg.Omega0_cdm * bg.h**2,
+        "omega_cdm": bg.Omega0_cdm * h**2,
         "Omega_Lambda": bg.Omega0_lambda,
+        "Omega0_lambda": bg.Omega0_lambda,
         "Omega_fld": bg.Omega0_fld,
+        "Omega0_fld": bg.Omega0_fld,
         "Omega_k": bg.Omega0_k,
+        "Omega0_k": bg.Omega0_k,
         "Omega_g": bg.Omega0_g,
         "Omega_ur": bg.Omega0_ur,
         "Omega_nu": jnp.sum(bg.Omega0_ncdm),
-        "omega_nu": jnp.sum(bg.Omega0_ncdm) * bg.h**2,
+        "omega_nu": jnp.sum(bg.Omega0_ncdm) * h**2,
+        # classy's m_ncdm_tot: Omega_ncdm h^2 x 93.14 eV (its definition, not the sum of masses)
+        "m_ncdm_tot": jnp.sum(bg.Omega0_ncdm) * h**2 * 93.14,
         "Neff": bg.Neff,
         "age": bg.age,
         "conformal_age": bg.conformal_age,
         "YHe": th.YHe,
         "z_reio": th.z_reio,
         "tau_reio": th.tau_reio,
+        "conf_time_reio": bg.conformal_time(th.z_reio),
         "z_star": th.z_star,
         "tau_star": th.tau_star,
         "rs_star": th.rs_star,
@@ -133,28 +195,54 @@ def _derived_table(sol: Solution) -> dict[str, Float[Array, ""]]:
         "z_rec": th.z_rec,
         "tau_rec": th.tau_rec,
         "rs_rec": th.rs_rec,
+        "rs_rec_h": th.rs_rec * h,
         "ds_rec": th.ds_rec,
+        "ds_rec_h": th.ds_rec * h,
         "ra_rec": th.ra_rec,
+        "ra_rec_h": th.ra_rec * h,
         "da_rec": th.da_rec,
+        "da_rec_h": th.da_rec * h,
         "100*theta_s": th.theta_s_100,
         "100*theta_star": th.theta_star_100,
         "theta_s_100": th.theta_s_100,
         "theta_star_100": th.theta_star_100,
         "z_d": th.z_d,
+        "tau_d": bg.conformal_time(th.z_d),
         "rs_d": th.rs_d,
+        "rs_d_h": th.rs_d * h,
         "ds_d": th.ds_d,
+        "ds_d_h": th.ds_d * h,
         "rs_drag": th.rs_d,
         "T_cmb": bg.T_cmb,
+        "A_s": cp.A_s,
+        "ln10^{10}A_s": jnp.log(1.0e10 * cp.A_s),
+        "ln_A_s_1e10": jnp.log(1.0e10 * cp.A_s),
+        "n_s": cp.n_s,
+        "alpha_s": cp.alpha_s,
+        "exp_m_2_tau_As": jnp.exp(-2.0 * th.tau_reio) * cp.A_s,
+        "a_eq": eq.a_eq,
+        "z_eq": eq.z_eq,
+        "H_eq": eq.H_eq,
+        "tau_eq": eq.tau_eq,
+        "k_eq": eq.k_eq,
     }
+    if sol.pk is not None:
+        table["sigma8"] = sol.sigma8
+        table["S8"] = sol.sigma8 * jnp.sqrt(bg.Omega0_m / 0.3)
+    return table
 
 
-#: Names accepted by :func:`derived_parameters` (classy's names and units).
+#: Names accepted by :func:`derived_parameters` (classy's names and units; ``S8`` =
+#: sigma8 sqrt(Omega_m / 0.3) in addition; sigma8 and S8 need ``pk=True``).
 DERIVED_PARAMETERS: tuple[str, ...] = (
-    "h", "H0", "Omega_m", "Omega_b", "omega_b", "Omega_cdm", "omega_cdm", "Omega_Lambda", "Omega_fld",
-    "Omega_k", "Omega_g", "Omega_ur", "Omega_nu", "omega_nu", "Neff", "age", "conformal_age", "YHe",
-    "z_reio", "tau_reio", "z_star", "tau_star", "rs_star", "ds_star", "ra_star", "da_star", "z_rec",
-    "tau_rec", "rs_rec", "ds_rec", "ra_rec", "da_rec", "100*theta_s", "100*theta_star", "theta_s_100",
-    "theta_star_100", "z_d", "rs_d", "ds_d", "rs_drag", "T_cmb",
+    "h", "H0", "Omega_m", "Omega0_m", "omega_m", "Omega_b", "omega_b", "Omega_cdm", "omega_cdm", "Omega_Lambda",
+    "Omega0_lambda", "Omega_fld", "Omega0_fld", "Omega_k", "Omega0_k", "Omega_g", "Omega_ur", "Omega_nu",
+    "omega_nu", "m_ncdm_tot", "Neff", "age", "conformal_age", "YHe", "z_reio", "tau_reio", "conf_time_reio",
+    "z_star", "tau_star", "rs_star", "ds_star", "ra_star", "da_star", "z_rec", "tau_rec", "rs_rec", "rs_rec_h",
+    "ds_rec", "ds_rec_h", "ra_rec", "ra_rec_h", "da_rec", "da_rec_h", "100*theta_s", "100*theta_star",
+    "theta_s_100", "theta_star_100", "z_d", "tau_d", "rs_d", "rs_d_h", "ds_d", "ds_d_h", "rs_drag", "T_cmb",
+    "A_s", "ln10^{10}A_s", "ln_A_s_1e10", "n_s", "alpha_s", "exp_m_2_tau_As", "a_eq", "z_eq", "H_eq",
+    "tau_eq", "k_eq", *PK_DERIVED,
 )
 
 
@@ -163,6 +251,9 @@ def derived_parameters(sol: Solution, names: Sequence[str] | None = None) -> dic
     table = _derived_table(sol)
     if names is None:
         return table
+    need_pk = [n for n in names if n in PK_DERIVED and n not in table]
+    if need_pk:
+        raise ValueError(f"{need_pk} need the matter power spectrum: solve with cosmo.solve(params, pk=True)")
     unknown = [n for n in names if n not in table]
     if unknown:
         raise KeyError(f"unknown derived parameter(s) {unknown}; available: {sorted(table)}")

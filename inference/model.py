@@ -152,9 +152,11 @@ def build_theory(config: RunConfig, requirements: lk.Requirements):
         allow_unlensed = bool(config.theory.get("allow_unlensed", False))
         l_max = requirements.l_max or None
         need_pk = any(name in ("sigma8", "S8") for name in config.derived)
+        # lensed CMB spectra whenever a likelihood reads TT/TE/EE/BB (C^phiphi alone needs no lensing)
+        lensing = any(key in lk.theory.CMB_KEYS for key in requirements.cl) and not allow_unlensed
 
         def solve(x):
-            return cosmo.solve(cosmo.params.resolve(dict(x)), prec, pk=need_pk, l_max=l_max)
+            return cosmo.solve(cosmo.params.resolve(dict(x)), prec, pk=need_pk, l_max=l_max, lensing=lensing)
 
         def theory(x):
             return lk.adapters.from_solution(solve(x), requirements, allow_unlensed=allow_unlensed)
@@ -168,10 +170,6 @@ def build_theory(config: RunConfig, requirements: lk.Requirements):
                 out["S8"] = sol.sigma8 * jnp.sqrt(sol.background.Omega0_m / 0.3)
             return out
 
-        if l_max and not allow_unlensed:
-            raise ValueError("theory.kind = cosmo gives unlensed C_l so far (lensing is issue 4): set "
-                             "theory.allow_unlensed: true to use them for these likelihoods (an approximation), "
-                             "or use theory.kind = linear")
         return theory, derived
     raise ValueError(f"unknown theory kind {kind!r}")
 
@@ -207,15 +205,12 @@ def build_posterior(config: RunConfig) -> Posterior:
     missing = [n for n in combo.requirements.params if n not in sampled and n not in fixed]
     if missing:
         raise ValueError(f"the likelihoods read {missing}: sample them (params with a prior) or fix them")
-    if config.theory["kind"] == "cosmo" and "100*theta_s" in sampled:
-        raise ValueError("the solver takes h (or H0); 100*theta_s as an input comes with the theta_s root-find "
-                         "(issue 4). The linear stand-in (theory.kind: linear) accepts it already")
+    theta = "100*theta_s" in sampled
+    if theta and any(n in sampled or n in fixed for n in ("h", "H0")):
+        raise ValueError("sample either h or 100*theta_s, not both (h is derived from 100*theta_s)")
     if config.theory["kind"] == "linear":
         from .standin import NAMES
 
-        theta = "100*theta_s" in sampled
-        if theta and ("h" in sampled or "h" in fixed):
-            raise ValueError("sample either h or 100*theta_s, not both (h is derived from 100*theta_s)")
         unknown = [n for n in sampled if n not in NAMES and n not in combo.defaults and n != "100*theta_s"]
         if unknown:
             raise ValueError(f"the linear stand-in depends only on {NAMES} (or 100*theta_s instead of h); "

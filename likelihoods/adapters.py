@@ -52,19 +52,22 @@ def from_classy(cosmo, requirements: Requirements, lensed: bool = True) -> Theor
 def from_solution(sol, requirements: Requirements, allow_unlensed: bool = False) -> Theory:
     """Theory from our solver's :class:`cosmo.Solution` (differentiable end to end).
 
-    Background quantities come from ``sol.background``/``sol.thermo``. The solver computes
-    *unlensed* C_l so far; a likelihood of lensed spectra gets them only with
-    ``allow_unlensed=True`` (a stated approximation for tests and exploration).
+    Background quantities come from ``sol.background``/``sol.thermo``. CMB spectra are the
+    lensed ones (``cosmo.solve(params, l_max=L, lensing=True)``); C^phiphi alone needs no
+    lensing. ``allow_unlensed=True`` lets unlensed spectra stand in for the lensed ones (a
+    stated approximation for quick tests: a ~1-sigma shift of A_s and the damping tail).
     """
     cl = {}
     if requirements.cl:
+        needs_cmb = any(key in CMB_KEYS for key in requirements.cl)
+        hint = f"solve with cosmo.solve(params, l_max={requirements.l_max}{', lensing=True' if needs_cmb else ''})"
         if sol.cl is None:
-            raise ValueError(f"the likelihoods need spectra up to l = {requirements.l_max}: "
-                             f"solve with cosmo.solve(params, l_max={requirements.l_max})")
-        if not allow_unlensed:
-            raise NotImplementedError("our solver gives unlensed C_l so far; pass allow_unlensed=True to use "
-                                      "them in place of lensed spectra (an approximation)")
-        cl = cl_to_theory_units({k: v for k, v in sol.cl.as_dict().items() if k in (*CMB_KEYS, "pp")},
+            raise ValueError(f"the likelihoods need spectra up to l = {requirements.l_max}: {hint}")
+        spectra = sol.lensed_cl if sol.lensed_cl is not None else sol.cl
+        if needs_cmb and sol.lensed_cl is None and not allow_unlensed:
+            raise ValueError(f"the likelihoods need lensed CMB spectra: {hint} "
+                             "(or pass allow_unlensed=True to use the unlensed ones, an approximation)")
+        cl = cl_to_theory_units({k: v for k, v in spectra.as_dict().items() if k in (*CMB_KEYS, "pp")},
                                 sol.background.T_cmb)
     z = tuple(requirements.z)
     kwargs: dict[str, Any] = {"z": z}

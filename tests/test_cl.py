@@ -9,6 +9,7 @@ with l_max = 3000. ``cosmo.solve(..., l_max=2500)`` computes internally up to
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import pathlib
 
@@ -75,10 +76,15 @@ def test_unlensed_cl_match_class(name):
     assert all(e < TOL for e in errors.values()), errors
 
 
+#: The facade tests lens l <= 250 with the unlensed spectra up to 750 (the internal l_max of
+#: an unlensed l_max = 250 solve, so one solve serves both).
+FACADE_PRECISION = dataclasses.replace(cosmo.get_precision("default"), lensing_delta_l_max=500)
+
+
 @functools.cache
 def facade_with_cl() -> tuple[cosmo.Class, dict[str, np.ndarray]]:
-    M = cosmo.Class()
-    M.set({**COSMOLOGIES["planck2018"], "output": "tCl,pCl,lCl", "lensing": "no", "l_max_scalars": 250})
+    M = cosmo.Class(precision=FACADE_PRECISION)
+    M.set({**COSMOLOGIES["planck2018"], "output": "tCl,pCl,lCl", "lensing": "yes", "l_max_scalars": 250})
     M.compute()
     return M, M.raw_cl(250)
 
@@ -86,8 +92,11 @@ def facade_with_cl() -> tuple[cosmo.Class, dict[str, np.ndarray]]:
 def test_facade_raw_cl_low_l_matches_class():
     """classy's calls, our solver: unlensed C_l for l <= 250 at the issue's targets."""
     M, cl = facade_with_cl()
+    assert len(M.raw_cl()["tt"]) == 751  # with lensing: up to l_max_scalars + delta_l_max, as classy
     with pytest.raises(cosmo.CosmoSevereError, match="l_max_scalars"):
-        M.raw_cl(300)
+        M.raw_cl(800)
+    with pytest.raises(cosmo.CosmoSevereError, match="l_max_scalars = 250"):
+        M.lensed_cl(300)
     with pytest.raises(cosmo.CosmoSevereError, match="mPk"):
         M.pk_lin(0.1, 0.0)
     errors = worst_errors(cl, reference("planck2018"), 250, 250)
@@ -107,3 +116,33 @@ def test_raw_cl_has_classy_layout():
     assert list(cl) == list(ref)
     for key in ref:
         assert cl[key].shape == ref[key].shape and cl[key].dtype == ref[key].dtype, key
+
+
+@requires_classy
+def test_facade_lensed_cl_matches_class_layout_and_values():
+    """lensed_cl: classy's keys, order, lengths and dtypes; TT and TE at l <= 250 within the issue's
+    targets of the CLASS cl_ref lensed reference; and the error without lensing, as classy.
+
+    EE and BB are not compared here: with the unlensed spectra cut at l = 750 their lensing
+    contributions are wrong (BB at l = 250 is sourced by EE and phi at l ~ 1000; lensing adds
+    ~1% to EE at l ~ 20); the full comparison (l_max + 1000) is tests/test_lensing.py."""
+    import classy
+
+    from .test_lensing import lensed_reference_with_exact_low_l_ee, worst_lensed_errors
+
+    theirs = classy.Class()
+    theirs.set({**COSMOLOGIES["planck2018"], "output": "tCl,pCl,lCl", "lensing": "yes", "l_max_scalars": 250})
+    theirs.compute()
+    ref = theirs.lensed_cl(250)
+    M, _ = facade_with_cl()
+    cl = M.lensed_cl(250)
+    assert list(cl) == list(ref)
+    for key in ref:
+        assert cl[key].shape == ref[key].shape and cl[key].dtype == ref[key].dtype, key
+    errors = worst_lensed_errors(cl, lensed_reference_with_exact_low_l_ee("planck2018"), l_max=250)
+    assert errors["tt"][0] < TOL and errors["te"][0] < TOL, errors
+    unlensed = cosmo.Class()
+    unlensed.set({**COSMOLOGIES["planck2018"], "output": "tCl,pCl,lCl", "lensing": "no"})
+    unlensed.compute()
+    with pytest.raises(cosmo.CosmoSevereError, match="No lensed Cl computed"):
+        unlensed.lensed_cl(250)

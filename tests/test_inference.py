@@ -398,3 +398,17 @@ def test_example_configs_build(path):
     assert set(conf.names) <= set(post.names)
     if conf.theory["kind"] == "linear":  # cheap enough to evaluate here
         assert np.isfinite(float(post.log_density(jnp.asarray(post.reference_point()))))
+
+
+@requires_data
+@pytest.mark.parametrize("path", sorted((pathlib.Path(__file__).parents[1] / "examples" / "runs").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_example_runs_build_their_posterior(path):
+    """Every shipped run config parses and builds its posterior (likelihoods, priors, theory),
+    without solving anything: the solver configs sample 100*theta_s and use lensed spectra."""
+    conf = yaml.safe_load(path.read_text())
+    conf["data_dir"] = str(DATA_DIR)
+    post = build_posterior(cfg.parse(conf))
+    names = [p.name for p in post.params]
+    if conf["theory"]["kind"] == "cosmo":
+        assert "100*theta_s" in names and "h" not in names and "allow_unlensed" not in conf["theory"]

@@ -359,7 +359,7 @@ def test_solver_adapter_gives_classys_bao_likelihood():
     np.testing.assert_allclose(np.asarray(ours.D_H), np.asarray(theirs.D_H), rtol=1e-5)
     assert float(ours.r_drag) == pytest.approx(float(theirs.r_drag), rel=1e-4)
     assert float(like(ours)) == pytest.approx(float(like(theirs)), abs=1e-2)
-    with pytest.raises(ValueError, match=r"solve with cosmo.solve\(params, l_max=29\)"):
+    with pytest.raises(ValueError, match=r"solve with cosmo.solve\(params, l_max=29, lensing=True\)"):
         lk.adapters.from_solution(solved("planck2018"), lk.get("planck_2018_lowl.TT_bins").requirements)
 
 

@@ -65,6 +65,8 @@ def test_pk_lin_and_sigma8_match_class(name):
         err = np.asarray(sol.pk_lin(jnp.asarray(k[sel]), float(z))) / ref["pk_lin"][iz][sel] - 1.0
         assert np.max(np.abs(err)) < PK_TOL, (name, z, k[sel][np.argmax(np.abs(err))], np.max(np.abs(err)))
     assert abs(float(sol.sigma8) / float(ref["sigma8"]) - 1.0) < SIGMA8_TOL
+    derived = cosmo.derived_parameters(sol, ["sigma8", "S8", "Omega_m"])
+    assert abs(float(derived["S8"]) / float(ref["sigma8"] * np.sqrt(derived["Omega_m"] / 0.3)) - 1.0) < SIGMA8_TOL
 
 
 @pytest.mark.parametrize("name", ["planck2018", "box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15", "mnu_3deg"])

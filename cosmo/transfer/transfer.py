@@ -215,10 +215,14 @@ class Transfer(eqx.Module):
 
 
 def compute_transfer(
-    pert: Perturbations, bg: Background, th: Thermodynamics, prec: Precision, l_max: int
+    pert: Perturbations, bg: Background, th: Thermodynamics, prec: Precision, l_max: int,
+    nonlinear_lensing: CosmoParams | None = None,
 ) -> Transfer:
     """Line-of-sight integrals of the sources (``pert`` from :func:`cmb_perturbations`, on the
-    modes :func:`cmb_source_modes`) at the multipoles :func:`l_sampling`."""
+    modes :func:`cmb_source_modes`) at the multipoles :func:`l_sampling`.
+
+    With ``nonlinear_lensing`` (the parameters, for the primordial spectrum) the lensing-potential
+    source is multiplied by sqrt(P_nl / P_lin) from Halofit, as CLASS's ``non_linear``."""
     ls = l_sampling(prec, l_max)
     kq = transfer_k_grid(prec, l_max)
     kl = lensing_k_grid(prec, l_max)
@@ -251,6 +255,12 @@ def compute_transfer(
         return M_k @ pert.source(name)[:n_cmb] @ M_t.T  # (n_q, n_tau)
 
     s_phi = (M_phi @ pert.source("phi_plus_psi") @ M_t.T) * lens_w[None, :]  # (n_kphi, n_tau)
+    if nonlinear_lensing is not None:
+        from ..halofit import lensing_potential_correction
+
+        s_phi = s_phi * lensing_potential_correction(
+            nonlinear_lensing, pert, bg, ks_all, source_grid(prec, cmb=True), kl, loga_q
+        )
     s_t = jnp.stack([on_quadrature(n) * w[None, :] for n in ("t0", "t1", "t2")])  # (3, n_q, n_tau)
     s_e = on_quadrature("e") * w[None, :]
     s_p = s_phi[: len(kq)] * w[None, :]

@@ -1,0 +1,87 @@
+"""``100*theta_s`` as an input instead of h: value, CLASS agreement, implicit derivative, errors."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import cosmo
+from cosmo.oracle.cosmologies import COSMOLOGIES
+
+from .conftest import reference
+
+
+def without_h(name: str) -> dict:
+    return {k: v for k, v in COSMOLOGIES[name].items() if k != "h"}
+
+
+@pytest.mark.parametrize(
+    "name", ["planck2018", pytest.param("mnu_0p15", marks=pytest.mark.slow), pytest.param("w0wa", marks=pytest.mark.slow)]
+)
+def test_h_from_class_theta_s(name):
+    """CLASS's derived 100*theta_s as input gives back the h CLASS was run with (our theta_s
+    matches CLASS's to 1.2e-6, and d ln theta_s / d ln h ~ 0.2)."""
+    theta_class = float(reference("recfast")[1][name]["derived/100*theta_s"])
+    sol = cosmo.solve({**without_h(name), "100*theta_s": theta_class})
+    assert abs(float(sol.background.h) / COSMOLOGIES[name]["h"] - 1) < 1e-5
+    # and the solution is exactly self-consistent
+    assert abs(float(sol.thermo.theta_s_100) - theta_class) < 1e-10
+
+
+def _gradient_check(outputs, n_out: int):
+    base = without_h("planck2018")
+    x0 = jnp.array([1.04110, base["omega_b"], base["omega_cdm"]])
+
+    def observables(x):
+        sol = cosmo.solve({**base, "100*theta_s": x[0], "omega_b": x[1], "omega_cdm": x[2]})
+        return outputs(sol)
+
+    # one reverse-mode program (a weighted sum) evaluated per output: no vmap of the custom VJP
+    grad = jax.jit(jax.grad(lambda x, w: jnp.dot(w, observables(x))))
+    jac = np.stack([np.asarray(grad(x0, jnp.eye(n_out)[i])) for i in range(n_out)])
+    steps = (2e-5, 2e-6, 2e-5)
+    for j, dx in enumerate(steps):
+        fd = (np.asarray(observables(x0.at[j].add(dx))) - np.asarray(observables(x0.at[j].add(-dx)))) / (2 * dx)
+        for i in range(n_out):
+            assert abs(jac[i, j] / fd[i] - 1.0) < 1e-4, (i, j, jac[i, j], fd[i])
+
+
+def test_h_gradient_matches_finite_differences():
+    """dh/d(100 theta_s, omega_b, omega_cdm): the implicit-function derivative of the shooting
+    vs central finite differences (1e-4 relative). Derivatives of everything else with respect
+    to h are tested in test_gradients.py; the chain through the whole solve is the slow test."""
+    _gradient_check(lambda sol: sol.background.h[None], 1)
+
+
+@pytest.mark.slow
+def test_theta_s_gradients_match_finite_differences():
+    """d(h, rs_d, D_A(z=1), z_star)/d(100 theta_s, omega_b, omega_cdm) through the whole solve."""
+    _gradient_check(
+        lambda sol: jnp.stack([sol.background.h, sol.thermo.rs_d, sol.background.angular_distance(1.0),
+                               sol.thermo.z_star]), 4)
+
+
+def test_unreachable_theta_s_gives_nan_not_an_exception():
+    """No h in [0.2, 1.5] gives 100*theta_s = 0.6: every output is NaN (a sampler's -inf)."""
+    sol = cosmo.solve({**without_h("planck2018"), "100*theta_s": 0.6})
+    assert np.isnan(float(sol.background.h)) and np.isnan(float(sol.thermo.rs_d))
+
+
+def test_theta_s_input_errors_name_the_parameter():
+    base = without_h("planck2018")
+    with pytest.raises(cosmo.CosmoParameterError, match=r"'100\*theta_s' = 3.0 is outside the allowed range"):
+        cosmo.resolve({**base, "100*theta_s": 3.0})
+    with pytest.raises(cosmo.CosmoParameterError, match="give only one of"):
+        cosmo.resolve({**base, "100*theta_s": 1.04, "h": 0.67})
+    with pytest.raises(cosmo.CosmoParameterError, match="'Omega_b' needs h"):
+        cosmo.resolve({**{k: v for k, v in base.items() if k != "omega_b"}, "Omega_b": 0.05, "theta_s_100": 1.04})
+
+
+def test_facade_accepts_theta_s_like_classy():
+    M = cosmo.Class()
+    M.set({**without_h("planck2018"), "100*theta_s": 1.0411})
+    M.compute()
+    assert abs(M.theta_s_100() - 1.0411) < 1e-10
+    assert 0.6 < M.h() < 0.75
