@@ -26,12 +26,12 @@ import optimistix as optx
 from jaxtyping import Array, Float
 
 from .background import Background
-from .fourier import MatterPower, pk_modes
+from .fourier import MatterPower
 from .interpolation import natural_spline_matrix, natural_spline_second_derivatives, spline_eval
 from .params import CosmoParams
 from .perturbations import Perturbations
-from .primordial import primordial_scalar
 from .precision import Precision
+from .primordial import primordial_scalar
 
 __all__ = ["halofit", "halofit_ratio", "lensing_potential_correction", "nonlinear_scale"]
 
@@ -65,9 +65,9 @@ def nonlinear_scale(lnk, w, delta2) -> tuple[Float[Array, ""], Float[Array, ""],
     lnR_min = 0.5 * math.log(-math.log(SIGMA_PRECISION)) - lnk[-1]
     lnR_max = -math.log(K_MIN_NONLINEAR)
     computable = _moments(lnk, w, delta2, lnR_min)[0] >= 1.0
-    # starting point: the node of a coarse scan where ln sigma^2 changes sign (no gradient needed)
+    # starting point: the node of a coarse (static) scan where ln sigma^2 is closest to zero
     scan = jnp.linspace(lnR_min, lnR_max, 64)
-    ls = jax.vmap(lambda r: jnp.log(_moments(lnk, w, delta2, r)[0]))(jax.lax.stop_gradient(scan))
+    ls = jax.vmap(lambda r: jnp.log(_moments(lnk, w, delta2, r)[0]))(scan)
     guess = scan[jnp.argmin(jnp.abs(ls))]
 
     def residual(lnR, _):
@@ -137,10 +137,9 @@ def halofit(
 ) -> Float[Array, " n"]:
     """Halofit P_nl(k, z) [Mpc^3] at wavenumbers ``k`` [1/Mpc] inside the computed range."""
     k = jnp.asarray(k)
-    lnk_nodes = jnp.asarray(np.log(pk_modes(prec)))
-    lnP_nodes = jnp.log(pk(jnp.exp(lnk_nodes), z))
+    lnP_nodes = jnp.log(pk(jnp.exp(pk.lnk), z))  # P(k, z) on the computed modes
     k_range = (prec.pk_k_min, prec.pk_k_max)
-    return pk(k, z) * halofit_ratio(bg, k_range, -jnp.log1p(z), lnk_nodes, lnP_nodes, k)
+    return pk(k, z) * halofit_ratio(bg, k_range, -jnp.log1p(z), pk.lnk, lnP_nodes, k)
 
 
 #: Non-linear corrections of the lensing potential are computed below this redshift (above it

@@ -104,11 +104,11 @@ def _solve(
     cl = lensed = None
     if l_max is not None:
         l_int = cl_internal_l_max(prec, l_max, lensing)
+        l_unl = cl_unlensed_l_max(prec, l_max, lensing)
         tr = compute_transfer(cmb_perturbations(cp, bg, th, prec, l_int), bg, th, prec, l_int,
                               nonlinear_lensing=cp if non_linear == "halofit" else None)
-        cl = compute_cl(cp, tr, l_int).truncate(cl_unlensed_l_max(prec, l_max, lensing))
+        cl = compute_cl(cp, tr, l_int).truncate(l_unl)
         if lensing:
-            l_unl = cl_unlensed_l_max(prec, l_max, lensing)
             lensed = lens_spectra(
                 cl.as_dict(), l_max, n_mu=l_unl + prec.lensing_num_mu_minus_lmax, chunk=prec.lensing_mu_chunk
             )

@@ -17,8 +17,6 @@ one core, so the files are generated once and stored; never edit them.
 
 from __future__ import annotations
 
-import argparse
-import json
 import pathlib
 import time
 from typing import Any
@@ -26,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from .classy_runner import HIGH_PRECISION, make_classy
-from .cosmologies import COSMOLOGIES
-from .spectra_reference import merge_identical_ncdm
+from .spectra_reference import merge_identical_ncdm, reference_cli
 
 #: Highest lensed multipole stored (the accuracy targets stop at 2500).
 L_MAX = 2500
@@ -68,23 +65,7 @@ def reference_path(out_dir: pathlib.Path, name: str, precision: str = "high", re
 
 
 def main(argv: list[str] | None = None) -> None:
-    import classy
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="+", choices=sorted(COSMOLOGIES))
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("tests/reference"))
-    parser.add_argument("--precision", default="high", choices=["high", "default"])
-    parser.add_argument("--recombination", default="RECFAST", choices=["RECFAST", "HyRec"])
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name in args.names:
-        arrays = lensed_reference(COSMOLOGIES[name], args.precision, args.recombination)
-        meta = {"classy_version": classy.__version__, "cosmology": name, "params": COSMOLOGIES[name],
-                "precision": args.precision, "recombination": args.recombination}
-        arrays["meta"] = np.asarray(json.dumps(meta))
-        path = reference_path(args.out, name, args.precision, args.recombination)
-        np.savez_compressed(path, **arrays)
-        print(f"wrote {path} in {float(arrays['seconds']):.0f} s", flush=True)
+    reference_cli(__doc__, lensed_reference, reference_path, argv)
 
 
 if __name__ == "__main__":

@@ -90,10 +90,12 @@ def reference_path(out_dir: pathlib.Path, name: str, precision: str = "high", re
     return out_dir / f"spectra_{precision}_{recombination.lower()}_{name}.npz"
 
 
-def main(argv: list[str] | None = None) -> None:
+def reference_cli(description: str, build, path, argv: list[str] | None = None) -> None:
+    """Command line shared by the stored-reference generators: ``build(params, precision,
+    recombination)`` -> arrays, written (with metadata) to ``path(out, name, precision, recombination)``."""
     import classy
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="+", choices=sorted(COSMOLOGIES))
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("tests/reference"))
     parser.add_argument("--precision", default="high", choices=["high", "default"])
@@ -101,13 +103,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names:
-        arrays = spectra_reference(COSMOLOGIES[name], args.precision, args.recombination)
+        arrays = build(COSMOLOGIES[name], args.precision, args.recombination)
         meta = {"classy_version": classy.__version__, "cosmology": name, "params": COSMOLOGIES[name],
                 "precision": args.precision, "recombination": args.recombination}
         arrays["meta"] = np.asarray(json.dumps(meta))
-        path = reference_path(args.out, name, args.precision, args.recombination)
-        np.savez_compressed(path, **arrays)
-        print(f"wrote {path} in {float(arrays['seconds']):.0f} s", flush=True)
+        target = path(args.out, name, args.precision, args.recombination)
+        np.savez_compressed(target, **arrays)
+        print(f"wrote {target} in {float(arrays['seconds']):.0f} s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    reference_cli(__doc__, spectra_reference, reference_path, argv)
 
 
 if __name__ == "__main__":
