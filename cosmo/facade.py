@@ -20,9 +20,14 @@ also ``lensed_cl(lmax)`` (up to ``l_max_scalars``; ``raw_cl`` then reaches
 and ``sigma8()``. They are computed on their first
 request (the perturbations take minutes on a CPU) and cached until the next ``set``.
 
+Tensor modes follow classy's ``modes``: with ``'s,t'`` the spectra include primordial
+gravitational waves of amplitude ``r`` (CLASS's default 1 when not given; ``n_t``, ``alpha_t``
+default to the slow-roll relations), up to ``l_max_tensors`` (default 500); ``raw_cl`` then
+has the tensor BB.
+
 Differences from classy, for now: recombination is RECFAST (classy's default is
 HyRec; ``recombination`` = ``'RECFAST'`` reproduces CLASS); spectra for flat space with
-massive or massless neutrinos (LCDM or a w0wa fluid), scalar modes. classy's other
+massive or massless neutrinos (LCDM or a w0wa fluid), scalar (+ tensor) modes. classy's other
 run-control keys (``*_verbose``, ...) are accepted and stored.
 """
 
@@ -36,7 +41,7 @@ import numpy as np
 
 from .params import CosmoParameterError, resolve
 from .precision import Precision, get_precision
-from .solver import PK_DERIVED, Solution, derived_parameters, solve
+from .solver import L_MAX_TENSORS, PK_DERIVED, Solution, derived_parameters, solve
 
 #: classy's default ``l_max_scalars``.
 DEFAULT_L_MAX_SCALARS = 2500
@@ -113,6 +118,12 @@ class Class:
         self._sol = None
         self._spectra = {}
 
+    def _modes(self) -> set[str]:
+        modes = {m.strip() for m in str(self._pars.get("modes", "s")).split(",") if m.strip()}
+        if not modes <= {"s", "t"} or "s" not in modes:
+            raise CosmoSevereError(f"modes = {self._pars.get('modes')!r}: only 's' and 's,t' are implemented")
+        return modes
+
     def _physics_params(self) -> dict[str, Any]:
         phys: dict[str, Any] = {}
         for key, value in self._pars.items():
@@ -122,6 +133,11 @@ class Class:
                 phys[key] = str(value).lower()
                 continue
             phys[key] = _to_number(value)
+        tensor_keys = sorted({"r", "n_t", "alpha_t"} & set(phys))
+        if "t" in self._modes():
+            phys.setdefault("r", 1.0)  # CLASS's default tensor-to-scalar ratio
+        elif tensor_keys:  # classy: "Class did not read input parameter(s)"
+            raise CosmoSevereError(f"{tensor_keys} given without tensor modes: set 'modes': 's,t'")
         return phys
 
     def compute(self, level: Sequence[str] | None = None) -> None:
@@ -157,6 +173,7 @@ class Class:
                     self._spectra[kind] = solve(
                         self._cp, self._prec, l_max=self._l_max_scalars(), lensing=self._lensing(),
                         non_linear="halofit" if self._non_linear() else None,
+                        l_max_tensors=int(float(self._pars.get("l_max_tensors", L_MAX_TENSORS))),
                     )
                 else:
                     self._spectra[kind] = solve(self._cp, self._prec, pk=True)
@@ -177,7 +194,6 @@ class Class:
             raise CosmoSevereError(f"Asked for lmax = {lmax}, the maximum l computed is {what} = {l_max}")
         cl = sol.cl.truncate(lmax)
         out = {key: np.asarray(value, dtype=float) for key, value in cl.as_dict().items()}
-        out["bb"] = np.zeros_like(out["tt"])  # scalar modes only
         out["ell"] = np.arange(lmax + 1)
         return {key: out[key] for key in ("tt", "ee", "te", "bb", "pp", "tp", "ell")}
 

@@ -3,7 +3,11 @@
 ``C_l^{XY} = 4 pi int dk/k P_R(k) Delta^X_l(k) Delta^Y_l(k)`` (trapezoid on the transfer
 k grid; phi-phi on its extended lensing grid), computed at the sampled multipoles and splined in l (natural cubic spline of
 ``l(l+1) C_l``) to every l. C_l are dimensionless (temperature in units of T_cmb), like
-classy's ``raw_cl``: keys ``tt, ee, te, pp, tp``; ``pp`` is the lensing potential.
+classy's ``raw_cl``: keys ``tt, ee, te, bb, pp, tp``; ``pp`` is the lensing potential.
+
+Tensor modes (:func:`compute_tensor_cl`): ``C_l = 4 pi int dk/k P_h(k) Delta^X_l Delta^Y_l`` for
+TT, EE, TE and BB, with the tensor primordial spectrum; they vanish above CLASS's
+``l_max_tensors``. The total spectra are the sums (:meth:`AngularSpectra.__add__`), as classy's.
 """
 
 from __future__ import annotations
@@ -17,26 +21,35 @@ from jaxtyping import Array, Float
 
 from .interpolation import natural_spline_matrix, trapezoid_weights
 from .params import CosmoParams
-from .primordial import primordial_scalar
+from .primordial import primordial_scalar, primordial_tensor
 from .transfer import Transfer
+from .transfer.tensor import TensorTransfer
 
-__all__ = ["AngularSpectra", "compute_cl"]
+__all__ = ["AngularSpectra", "compute_cl", "compute_tensor_cl"]
 
 _PAIRS = {"tt": ("t", "t"), "ee": ("e", "e"), "te": ("t", "e"), "pp": ("phi", "phi"), "tp": ("t", "phi")}
 
 
 class AngularSpectra(eqx.Module):
-    """Unlensed scalar C_l for ``l = 0 .. l_max`` (zero for l < 2), dimensionless."""
+    """Unlensed C_l for ``l = 0 .. l_max`` (zero for l < 2), dimensionless (``bb``: tensor modes
+    only; ``pp``, ``tp``: scalar modes only)."""
 
     ell: Float[Array, " n"]
     tt: Float[Array, " n"]
     ee: Float[Array, " n"]
     te: Float[Array, " n"]
+    bb: Float[Array, " n"]
     pp: Float[Array, " n"]
     tp: Float[Array, " n"]
 
     def as_dict(self) -> dict[str, Array]:
-        return {"ell": self.ell, "tt": self.tt, "ee": self.ee, "te": self.te, "pp": self.pp, "tp": self.tp}
+        return {"ell": self.ell, "tt": self.tt, "ee": self.ee, "te": self.te, "bb": self.bb, "pp": self.pp,
+                "tp": self.tp}
+
+    def __add__(self, other: "AngularSpectra") -> "AngularSpectra":
+        """Sum of two spectra of the same length (e.g. scalar + tensor modes)."""
+        a, b = self.as_dict(), other.as_dict()
+        return AngularSpectra(ell=self.ell, **{key: a[key] + b[key] for key in a if key != "ell"})
 
     def truncate(self, l_max: int) -> "AngularSpectra":
         """The spectra for ``l = 0 .. l_max``."""
@@ -64,4 +77,24 @@ def compute_cl(cp: CosmoParams, tr: Transfer, l_max: int) -> AngularSpectra:
             cl_s = jnp.sum(weight(tr.k)[None, :] * transfers[a] * transfers[b], axis=1)
         cl = (M @ (fac_s * cl_s)) / (ell[2:] * (ell[2:] + 1.0))
         out[key] = jnp.concatenate([jnp.zeros(2), cl])
+    out["bb"] = jnp.zeros(l_max + 1)
     return AngularSpectra(ell=jnp.asarray(ell, dtype=float), **out)
+
+
+def compute_tensor_cl(cp: CosmoParams, tr: TensorTransfer, l_max: int) -> AngularSpectra:
+    """Tensor-mode C_l^TT, EE, TE, BB for ``l <= l_max`` (zero above the transfer functions'
+    largest multipole, CLASS's ``l_max_tensors``) from the tensor transfer functions ``tr``."""
+    w = 4.0 * math.pi * trapezoid_weights(tr.k) / tr.k * primordial_tensor(cp, tr.k)
+    ls = np.asarray(tr.l)
+    l_top = tr.l_max
+    ell = np.arange(l_max + 1)
+    l_out = ell[2 : min(l_max, l_top) + 1]
+    M = jnp.asarray(natural_spline_matrix(tuple(ls.astype(float)), tuple(l_out.astype(float))))
+    fac = jnp.asarray(ls * (ls + 1.0))
+    out = {}
+    for key, (a, b) in {"tt": ("t", "t"), "ee": ("e", "e"), "te": ("t", "e"), "bb": ("b", "b")}.items():
+        cl_s = jnp.sum(w[None, :] * getattr(tr, a) * getattr(tr, b), axis=1)
+        cl = (M @ (fac * cl_s)) / (l_out * (l_out + 1.0))
+        out[key] = jnp.concatenate([jnp.zeros(2), cl, jnp.zeros(l_max + 1 - 2 - len(l_out))])
+    zeros = jnp.zeros(l_max + 1)
+    return AngularSpectra(ell=jnp.asarray(ell, dtype=float), pp=zeros, tp=zeros, **out)

@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     "reionization_exponent": 1.5,
     "helium_fullreio_redshift": 3.5,
     "helium_fullreio_width": 0.5,
+    "r": 0.0,
+    "n_t": "scc",
+    "alpha_t": "scc",
 }
 
 #: Allowed ranges (inclusive) checked on concrete inputs.
@@ -86,6 +89,9 @@ RANGES: dict[str, tuple[float, float]] = {
     "reionization_exponent": (0.1, 5.0),
     "helium_fullreio_redshift": (0.0, 10.0),
     "helium_fullreio_width": (0.01, 5.0),
+    "r": (0.0, 3.0),
+    "n_t": (-2.0, 2.0),
+    "alpha_t": (-0.5, 0.5),
 }
 
 ALLOWED_PARAMETERS: frozenset[str] = frozenset(
@@ -170,6 +176,9 @@ class CosmoParams(eqx.Module):
     reionization_exponent: Float[Array, ""]
     helium_fullreio_redshift: Float[Array, ""]
     helium_fullreio_width: Float[Array, ""]
+    r: Float[Array, ""]  #: tensor-to-scalar ratio at k_pivot
+    n_t: Float[Array, ""]  #: tensor tilt (CLASS default: slow-roll self-consistency, see :func:`resolve`)
+    alpha_t: Float[Array, ""]  #: tensor running
     has_fld: bool = eqx.field(static=True, default=False)
     lambda_given: bool = eqx.field(static=True, default=False)
     YHe_from_bbn: bool = eqx.field(static=True, default=True)
@@ -178,6 +187,8 @@ class CosmoParams(eqx.Module):
     #: True when the input was ``100*theta_s``: ``h`` holds a starting guess until
     #: :func:`cosmo.shooting.h_from_theta_s` replaces it (done by :func:`cosmo.solve`).
     h_from_theta_s: bool = eqx.field(static=True, default=False)
+    #: True when ``r`` was given (and is not a concrete 0): tensor modes are computed.
+    has_tensors: bool = eqx.field(static=True, default=False)
 
     @property
     def N_ncdm(self) -> int:
@@ -353,6 +364,26 @@ def resolve(params: Mapping[str, Any] | CosmoParams) -> CosmoParams:
         _check_range("z_reio", z_reio)
         reio_by, reio_value = "z_reio", _f64(z_reio)
 
+    # --- tensor modes (CLASS: r, n_t and alpha_t default to the single-field slow-roll
+    # self-consistency relations, to second order: n_t = -r/8 (2 - r/8 - n_s), alpha_t = r/8 (r/8 + n_s - 1))
+    r = p.get("r", DEFAULTS["r"])
+    _check_range("r", r)
+    has_tensors = "r" in p and not (_is_concrete(r) and float(r) == 0.0)
+    r = _f64(r)
+    n_s = _f64(p.get("n_s", DEFAULTS["n_s"]))
+
+    def tensor_index(name: str, scc: Float[Array, ""]) -> Float[Array, ""]:
+        value = p.get(name, DEFAULTS[name])
+        if isinstance(value, str):
+            if value.strip().lower() != "scc":
+                raise CosmoParameterError(f"parameter '{name}' = {value!r}: give a number in {list(RANGES[name])} or 'scc'")
+            return scc
+        _check_range(name, value)
+        return _f64(value)
+
+    n_t = tensor_index("n_t", -r / 8.0 * (2.0 - r / 8.0 - n_s))
+    alpha_t = tensor_index("alpha_t", r / 8.0 * (r / 8.0 + n_s - 1.0))
+
     recombination = str(p.get("recombination", "recfast")).lower()
     if recombination not in RECOMBINATION_MODELS:
         raise CosmoParameterError(
@@ -387,21 +418,25 @@ def resolve(params: Mapping[str, Any] | CosmoParams) -> CosmoParams:
         reionization_exponent=get("reionization_exponent"),
         helium_fullreio_redshift=get("helium_fullreio_redshift"),
         helium_fullreio_width=get("helium_fullreio_width"),
+        r=r,
+        n_t=n_t,
+        alpha_t=alpha_t,
         has_fld=bool(has_fld or (lambda_given and _is_concrete(p["Omega_Lambda"]) and float(p["Omega_Lambda"]) == 0.0)),
         lambda_given=bool(lambda_given and not has_fld),
         YHe_from_bbn=YHe_from_bbn,
         reio_parametrised_by=reio_by,
         recombination=recombination,
         h_from_theta_s=theta_key is not None,
+        has_tensors=has_tensors,
     )
 
 
 def to_classy(params: Mapping[str, Any]) -> dict[str, Any]:
     """Translate our input dict into the equivalent classy input dict.
 
-    The only difference in convention: we switch dark energy to a w0wa fluid as
+    The differences in convention: we switch dark energy to a w0wa fluid as
     soon as ``w0_fld``/``wa_fld`` is given, whereas CLASS needs ``Omega_Lambda = 0``
-    for that. Lists (``m_ncdm``...) become CLASS's comma-separated strings.
+    for that, and tensor modes as soon as ``r`` is given (CLASS: ``modes = s,t``). Lists (``m_ncdm``...) become CLASS's comma-separated strings.
     """
     out: dict[str, Any] = {}
     for key, val in params.items():
@@ -418,5 +453,7 @@ def to_classy(params: Mapping[str, Any]) -> dict[str, Any]:
         out["N_ncdm"] = len(_as_list(params["m_ncdm"]))
     if any(k in params for k in ("w0_fld", "wa_fld", "cs2_fld")) and "Omega_Lambda" not in params:
         out["Omega_Lambda"] = 0.0
+    if "r" in params:  # we compute tensor modes as soon as r is given; CLASS needs them asked for
+        out.setdefault("modes", "s,t")
     return out
 

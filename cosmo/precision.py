@@ -66,6 +66,29 @@ class Precision:
     #: Spacing of the background/thermodynamics table read by the integrator.
     pert_table_dloga: float = 2.0e-3
 
+    # ---- tensor modes (cosmo/perturbations/tensor.py, cosmo/transfer/tensor.py)
+    #: Photon temperature and polarisation hierarchies of the tensor modes (the neutrinos use
+    #: l_max_ur). CLASS's default is 5 and 5 with its tight-coupling approximation; we have none.
+    tensor_l_max_g: int = 16
+    tensor_l_max_pol_g: int = 16
+    #: Largest step in k tau [rad] of the tensor modes (resolved until today: h' is the source).
+    tensor_dphase: float = 0.3
+    #: Tensor C_l k grid: logarithmic from tensor_k_min (tensor_k_per_decade) until the linear
+    #: step tensor_k_step [1/Mpc] is smaller, up to tensor_k_max_over_l * l_max_tensors / 14000 Mpc
+    #: (2 instead of 3 left 5% at l = 300-500). The C_l integrand oscillates with period
+    #: ~pi / chi_rec = 2.3e-4/Mpc: a step of 2e-4 aliased it (errors of 0.5-3% at l = 10-150
+    #: depending on the node phase), 1e-4 converges. The modes are evolved on this grid below
+    #: tensor_k_low_end (where the late sources, which oscillate in k with period 2 pi / tau, make
+    #: the low multipoles), above it every tensor_mode_step and splined in k onto it.
+    tensor_k_min: float = 1.0e-6
+    tensor_k_per_decade: int = 40
+    tensor_k_step: float = 1.0e-4
+    tensor_k_low_end: float = 6.0e-3
+    tensor_mode_step: float = 5.0e-4
+    #: Tensor transfer functions are sampled in l up to l_max_tensors + tensor_l_margin.
+    tensor_l_margin: int = 60
+    tensor_k_max_over_l: float = 3.0
+
     # ---- linear matter power spectrum
     #: Modes per decade of k for P(k) and sigma8, on [pk_k_min, pk_k_max] [1/Mpc], and
     #: pk_bao_per_decade on [pk_bao_k_min, pk_bao_k_max] where the BAO wiggles need ~6 modes per

@@ -57,8 +57,9 @@ def _secant(cp: CosmoParams, prec: Precision) -> Float[Array, ""]:
     def residual(h):
         return theta_s_100_of_h(cp, h, prec) - target
 
-    h0, h1 = (jnp.asarray(x, dtype=float) for x in _H_START)
-    init = (h0, residual(h0), h1, residual(h1), jnp.asarray(0))
+    h_start = jnp.asarray(_H_START, dtype=float)
+    f_start = jax.vmap(residual)(h_start)  # one batched pass (one copy of the program, not two)
+    init = (h_start[0], f_start[0], h_start[1], f_start[1], jnp.asarray(0))
 
     def cond(state):
         h0, _, h1, f1, it = state

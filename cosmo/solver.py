@@ -22,7 +22,7 @@ from jaxtyping import Array, Float
 
 from .background import Background, compute_background, matter_radiation_equality
 from .fourier import MatterPower, matter_power, pk_modes, sigma_R
-from .harmonic import AngularSpectra, compute_cl
+from .harmonic import AngularSpectra, compute_cl, compute_tensor_cl
 from .lensing import LensedSpectra, lens_spectra
 from .params import CosmoParams, resolve
 from .perturbations import compute_perturbations
@@ -30,6 +30,7 @@ from .precision import Precision, get_precision
 from .shooting import h_from_theta_s
 from .thermodynamics import Thermodynamics, compute_thermodynamics
 from .transfer import cmb_perturbations, compute_transfer
+from .transfer.tensor import compute_tensor_transfer, tensor_perturbations
 
 __all__ = ["Solution", "solve", "derived_parameters", "DERIVED_PARAMETERS"]
 
@@ -42,6 +43,8 @@ class Solution(eqx.Module):
     thermo: Thermodynamics
     pk: MatterPower | None = None  #: linear P(k, z), when solved with ``pk=True``
     cl: AngularSpectra | None = None  #: unlensed C_l (dimensionless), when solved with ``l_max``
+    #: the tensor-mode part of ``cl`` (included in it), when ``r`` was given
+    cl_tensor: AngularSpectra | None = None
     #: lensed C_l (dimensionless) for l <= l_max, when solved with ``lensing=True``
     lensed_cl: LensedSpectra | None = None
     prec: Precision | None = eqx.field(static=True, default=None)  #: the precision it was solved with
@@ -88,10 +91,14 @@ def cl_internal_l_max(prec: Precision, l_max: int, lensing: bool = False) -> int
     return max(int(l_max) + prec.cl_l_max_margin, cl_unlensed_l_max(prec, l_max, lensing))
 
 
-@partial(jax.jit, static_argnames=("prec", "pk", "l_max", "lensing", "non_linear"))
+#: CLASS's default ``l_max_tensors``.
+L_MAX_TENSORS = 500
+
+
+@partial(jax.jit, static_argnames=("prec", "pk", "l_max", "lensing", "non_linear", "l_max_tensors"))
 def _solve(
     cp: CosmoParams, prec: Precision, pk: bool = False, l_max: int | None = None, lensing: bool = False,
-    non_linear: str | None = None,
+    non_linear: str | None = None, l_max_tensors: int = L_MAX_TENSORS,
 ) -> Solution:
     cp, h_valid = h_from_theta_s(cp, prec)  # no-op unless the input was 100*theta_s
     bg = compute_background(cp, prec)
@@ -101,18 +108,22 @@ def _solve(
             th, bg.K != 0.0, "P(k) and C_l with spatial curvature are not implemented yet (Omega_k must be 0)"
         )
     mp = matter_power(cp, compute_perturbations(cp, bg, th, prec, pk_modes(prec))) if pk else None
-    cl = lensed = None
+    cl = lensed = cl_tensor = None
     if l_max is not None:
         l_int = cl_internal_l_max(prec, l_max, lensing)
         l_unl = cl_unlensed_l_max(prec, l_max, lensing)
         tr = compute_transfer(cmb_perturbations(cp, bg, th, prec, l_int), bg, th, prec, l_int,
                               nonlinear_lensing=cp if non_linear == "halofit" else None)
         cl = compute_cl(cp, tr, l_int).truncate(l_unl)
+        if cp.has_tensors:
+            tr_t = compute_tensor_transfer(tensor_perturbations(cp, bg, th, prec, l_max_tensors), bg, prec, l_max_tensors)
+            cl_tensor = compute_tensor_cl(cp, tr_t, l_unl)
+            cl = cl + cl_tensor
         if lensing:
             lensed = lens_spectra(
                 cl.as_dict(), l_max, n_mu=l_unl + prec.lensing_num_mu_minus_lmax, chunk=prec.lensing_mu_chunk
             )
-    sol = Solution(params=cp, background=bg, thermo=th, pk=mp, cl=cl, lensed_cl=lensed, prec=prec)
+    sol = Solution(params=cp, background=bg, thermo=th, pk=mp, cl=cl, cl_tensor=cl_tensor, lensed_cl=lensed, prec=prec)
     if cp.h_from_theta_s:  # no h gives the requested theta_s: every output is NaN
         poison = jnp.where(h_valid, 0.0, jnp.nan)
         sol = jax.tree_util.tree_map(lambda x: x + poison if eqx.is_inexact_array(x) else x, sol)
@@ -122,6 +133,7 @@ def _solve(
 def solve(
     params: Mapping[str, Any] | CosmoParams, prec: Precision | str | None = None, pk: bool = False,
     l_max: int | None = None, lensing: bool = False, non_linear: str | None = None,
+    l_max_tensors: int = L_MAX_TENSORS,
 ) -> Solution:
     """Solve background and thermodynamics for CLASS-named ``params`` (jit-compiled, differentiable).
 
@@ -136,17 +148,22 @@ def solve(
     ``l_max + prec.lensing_delta_l_max``, the unlensed multipoles that enter the lensing.
     With ``non_linear="halofit"`` the lensing potential (C^phiphi, and so the lensed spectra)
     includes Halofit's non-linear correction, as CLASS's ``non_linear`` option (``sol.pk_nl`` is
-    Halofit regardless). Spectra: flat space only, so far (LCDM, massless and massive neutrinos,
-    w0wa fluid with PPF perturbations).
+    Halofit regardless). When ``r`` is among the parameters, tensor modes are added (CLASS
+    ``modes = s,t``): ``sol.cl`` is the sum of scalar and tensor spectra (``bb`` from tensors; the
+    tensor part alone is ``sol.cl_tensor``, zero above ``l_max_tensors``, CLASS's default 500) and
+    the lensed spectra lens the sum, as CLASS. Spectra: flat space only, so far (LCDM, massless and
+    massive neutrinos, w0wa fluid with PPF perturbations).
     """
     if l_max is not None and (int(l_max) != l_max or l_max < 2):
         raise ValueError(f"l_max must be an integer >= 2, got {l_max!r}")
     if lensing and l_max is None:
         raise ValueError("lensing=True needs l_max (the highest lensed multipole), e.g. l_max=2500")
+    if int(l_max_tensors) != l_max_tensors or l_max_tensors < 2:
+        raise ValueError(f"l_max_tensors must be an integer >= 2, got {l_max_tensors!r}")
     if non_linear not in (None, "halofit"):
         raise ValueError(f"non_linear must be None or 'halofit' (HMcode is not implemented), got {non_linear!r}")
     return _solve(resolve(params), get_precision(prec), pk, None if l_max is None else int(l_max), bool(lensing),
-                  non_linear)
+                  non_linear, int(l_max_tensors))
 
 
 #: Derived parameters that need the matter power spectrum (``cosmo.solve(..., pk=True)``).

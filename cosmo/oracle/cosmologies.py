@@ -6,6 +6,9 @@ table: 0.00015, 0.0012, 0.0054, 0.0073). Extensions: one 0.15 eV neutrino, three
 degenerate 0.05 eV neutrinos, N_eff = 3.5, a w0wa fluid, positive/negative curvature,
 and a z_reio (instead of tau_reio) input. Massive-neutrino cosmologies keep
 N_eff = 3.044 by lowering N_ur (CLASS's T_ncdm default gives 1.0132 per species).
+:data:`TENSOR_COSMOLOGIES` add primordial gravitational waves (r = 0.01, 0.1; CLASS's
+slow-roll n_t) to the centre, and to one 0.15 eV neutrino (whose relativistic pressure joins the
+tensor neutrino stress).
 """
 
 from __future__ import annotations
@@ -44,4 +47,12 @@ COSMOLOGIES: dict[str, dict[str, Any]] = {
     "omk_pos": {**PLANCK2018, "Omega_k": 0.01},
     "omk_neg": {**PLANCK2018, "Omega_k": -0.01},
     "zreio_input": {**{k: v for k, v in PLANCK2018.items() if k != "tau_reio"}, "z_reio": 9.0},
+}
+
+
+#: Cosmologies with tensor modes (their own references: ``cosmo.oracle.tensor_reference``).
+TENSOR_COSMOLOGIES: dict[str, dict[str, Any]] = {
+    "tensor_r0p01": {**PLANCK2018, "r": 0.01},
+    "tensor_r0p1": {**PLANCK2018, "r": 0.1},
+    "tensor_r0p1_mnu": {**PLANCK2018, "r": 0.1, "m_ncdm": [0.15], "N_ur": 2.0308},
 }

@@ -90,21 +90,24 @@ def reference_path(out_dir: pathlib.Path, name: str, precision: str = "high", re
     return out_dir / f"spectra_{precision}_{recombination.lower()}_{name}.npz"
 
 
-def reference_cli(description: str, build, path, argv: list[str] | None = None) -> None:
+def reference_cli(
+    description: str, build, path, argv: list[str] | None = None, cosmologies: dict[str, dict[str, Any]] = COSMOLOGIES
+) -> None:
     """Command line shared by the stored-reference generators: ``build(params, precision,
-    recombination)`` -> arrays, written (with metadata) to ``path(out, name, precision, recombination)``."""
+    recombination)`` -> arrays, written (with metadata) to ``path(out, name, precision, recombination)``
+    for named ``cosmologies``."""
     import classy
 
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="+", choices=sorted(COSMOLOGIES))
+    parser.add_argument("names", nargs="+", choices=sorted(cosmologies))
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("tests/reference"))
     parser.add_argument("--precision", default="high", choices=["high", "default"])
     parser.add_argument("--recombination", default="RECFAST", choices=["RECFAST", "HyRec"])
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names:
-        arrays = build(COSMOLOGIES[name], args.precision, args.recombination)
-        meta = {"classy_version": classy.__version__, "cosmology": name, "params": COSMOLOGIES[name],
+        arrays = build(cosmologies[name], args.precision, args.recombination)
+        meta = {"classy_version": classy.__version__, "cosmology": name, "params": cosmologies[name],
                 "precision": args.precision, "recombination": args.recombination}
         arrays["meta"] = np.asarray(json.dumps(meta))
         target = path(args.out, name, args.precision, args.recombination)

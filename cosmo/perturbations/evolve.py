@@ -103,17 +103,20 @@ def mode_grid(
 
 def mode_grids(
     ks: np.ndarray, source_loga: np.ndarray, ktau_ini: float, a_ini_max: float,
-    d_log: float, d_phase: float, ktau_rsa: float, z_rsa: float, ktau_ufa: float, ktau_ncdmfa: float = math.inf,
+    d_log: float, d_phase: float | np.ndarray, ktau_rsa: float, z_rsa: float, ktau_ufa: float,
+    ktau_ncdmfa: float = math.inf,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Grids of all modes padded to a common length (repeated last node), source indices,
-    and the starts (ln a) of the approximations of each mode, ``switches[i_k] = (rsa, ufa, ncdmfa)``."""
+    and the starts (ln a) of the approximations of each mode, ``switches[i_k] = (rsa, ufa, ncdmfa)``.
+    ``d_phase`` is one phase step for all modes or one per mode."""
     grids, indices, switches = [], [], []
-    for k in ks:
+    d_phases = np.broadcast_to(np.asarray(d_phase, dtype=float), np.shape(ks))
+    for k, d_phase in zip(ks, d_phases):
         x_rsa = switch_loga(float(k), ktau_rsa, z_rsa)
         x_ufa = switch_loga(float(k), ktau_ufa)
         x_ncdmfa = switch_loga(float(k), ktau_ncdmfa) if math.isfinite(ktau_ncdmfa) else 1.0
         x_ini = initial_loga(float(k), ktau_ini, a_ini_max)
-        g, i = mode_grid(float(k), source_loga, x_ini, d_log, d_phase, x_rsa, (x_ufa, x_ncdmfa))
+        g, i = mode_grid(float(k), source_loga, x_ini, d_log, float(d_phase), x_rsa, (x_ufa, x_ncdmfa))
         grids.append(g)
         indices.append(i)
         switches.append((x_rsa, x_ufa, x_ncdmfa))

@@ -19,7 +19,7 @@ from .evolve import mode_grids, mode_sources
 from .local import local_table
 from .sources import SOURCE_TYPES
 
-__all__ = ["Perturbations", "compute_perturbations", "source_grid"]
+__all__ = ["Perturbations", "compute_perturbations", "evolve_in_groups", "source_grid"]
 
 
 class Perturbations(eqx.Module):
@@ -59,13 +59,13 @@ def _layout(prec: Precision, fld: bool, n_ncdm: int) -> Layout:
 
 def compute_perturbations(
     cp: CosmoParams, bg: Background, th: Thermodynamics, prec: Precision, ks: np.ndarray, cmb: bool = False,
-    d_phase: float | None = None,
+    d_phase: float | np.ndarray | None = None,
 ) -> Perturbations:
     """Evolve the modes ``ks`` (static numpy array, 1/Mpc) and return their sources on
     :func:`source_grid` (``cmb``: including recombination, for the C_l).
 
-    The phase step is ``d_phase`` if given, else ``pert_dphase`` for CMB sources and
-    ``pk_dphase`` otherwise. Many modes are evolved in up to ``pert_mode_groups`` groups of
+    The phase step is ``d_phase`` if given (one for all modes, or one per mode), else
+    ``pert_dphase`` for CMB sources and ``pk_dphase`` otherwise. Many modes are evolved in up to ``pert_mode_groups`` groups of
     similar grid length (at least 32 modes each; vmapped within a group, groups one after
     the other through a single compiled loop, each stopping at its own longest grid)."""
     ks = np.asarray(ks, dtype=float)
@@ -79,22 +79,36 @@ def compute_perturbations(
     loga_min = float(grids[:, 0].min()) - 0.1
     table = local_table(bg, th, loga_min, prec.pert_table_dloga, cp.cs2_fld)
     lay = _layout(prec, bool(cp.has_fld), cp.N_ncdm)
-    # groups of modes of similar grid length; every group is padded to the same number of
-    # modes (repeating its last mode) and integrated to its own longest grid by one compiled
-    # loop (lax.map over groups; later steps are skipped by a branch). Within a group shorter
-    # grids are padded with zero-length steps (exact no-ops).
+    sources = evolve_in_groups(
+        ks, grids, index, switches, prec.pert_mode_groups,
+        lambda k, g, i, sw, n: mode_sources(k, g, i, sw, table, lay, n),
+    )
+    return Perturbations(k=jnp.asarray(ks), loga=jnp.asarray(src), sources=sources)
+
+
+def evolve_in_groups(
+    ks: np.ndarray, grids: np.ndarray, index: np.ndarray, switches: np.ndarray, n_groups: int, mode_fn,
+) -> Float[Array, "n_k n_types n_src"]:
+    """Evolve every mode with ``mode_fn(k, grid, source_index, switches, n_live)`` (traced, one mode)
+    and return their sources in the order of ``ks``.
+
+    Modes are sorted into up to ``n_groups`` groups of similar grid length (at least 32 modes
+    each), every group padded to the same number of modes (repeating its last mode) and
+    integrated to its own longest grid by one compiled loop (lax.map over groups, vmap within a
+    group; later steps are skipped by a branch). Within a group shorter grids are padded with
+    zero-length steps (exact no-ops). Reverse mode keeps one group's step states at a time."""
     n_nodes = np.array([len(np.unique(g)) for g in grids])
     order = np.argsort(n_nodes, kind="stable")
-    groups = np.array_split(order, max(1, min(prec.pert_mode_groups, len(ks) // 32)))
+    groups = np.array_split(order, max(1, min(n_groups, len(ks) // 32)))
     size = max(len(g) for g in groups)
     members = np.stack([np.concatenate([g, np.full(size - len(g), g[-1])]) for g in groups])
     n_live = np.array([n_nodes[g].max() for g in groups])
     n_steps = int(n_live.max())
 
-    @jax.checkpoint  # reverse mode keeps one group's step states at a time
+    @jax.checkpoint
     def run_group(args):
         k, g, i, sw, n = args
-        return jax.vmap(lambda k, g, i, sw: mode_sources(k, g, i, sw, table, lay, n))(k, g, i, sw)
+        return jax.vmap(lambda k, g, i, sw: mode_fn(k, g, i, sw, n))(k, g, i, sw)
 
     out = jax.lax.map(
         run_group,
@@ -105,4 +119,4 @@ def compute_perturbations(
     position = np.empty(len(ks), int)  # row of mode i in ``flat``
     for gi, g in enumerate(groups):
         position[g] = gi * size + np.arange(len(g))
-    return Perturbations(k=jnp.asarray(ks), loga=jnp.asarray(src), sources=flat[position])
+    return flat[position]

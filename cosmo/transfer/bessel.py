@@ -14,6 +14,10 @@ relative ``~1e-6`` for ``dx = 0.25``). Each function is tabulated directly, rath
 derived from ``j_l`` at run time, because ``j_l'' `` and ``j_l / x^2`` would multiply the
 interpolation error of ``j_l`` by ``l(l+1)/x^2`` at small x.
 
+Tensor tables (``tensor=True``) hold the flat-space radial functions of CLASS's tensor transfer
+functions instead: ``j_l / x^2`` (temperature, without its l-dependent factor),
+``(j_l'' + 4 j_l'/x + (2/x^2 - 1) j_l) / 4`` (E) and ``(j_l' + 2 j_l / x) / 2`` (B).
+
 The table does not depend on the cosmology: it is built once per ``(l, dx, x_max)`` in
 numpy (upward recurrence where it is stable, ``x > l + 20``; ``scipy.special.spherical_jn``
 in the turning-point region; exactly 0 where ``j_l`` is below ~1e-12 of its maximum), and
@@ -34,7 +38,8 @@ __all__ = ["BesselTable", "bessel_table", "bessel_zero_below"]
 
 
 class BesselTable(eqx.Module):
-    """Radial functions ``R[il, ix, r]`` (r: j, j', (3j''+j)/2, j/x^2) and their slopes."""
+    """Radial functions ``R[il, ix, r]`` (scalar r: j, j', (3j''+j)/2, j/x^2; tensor r: T, E, B)
+    and their slopes."""
 
     dx: float = eqx.field(static=True)
     l: Int[Array, " n_l"]
@@ -42,11 +47,12 @@ class BesselTable(eqx.Module):
     slopes: Float[Array, "n_l n_x 4"]
 
     def radial(
-        self, il: Int[Array, ""], x: Float[Array, "..."], funcs: tuple[int, ...] = (0, 1, 2, 3)
+        self, il: Int[Array, ""], x: Float[Array, "..."], funcs: tuple[int, ...] | None = None
     ) -> Float[Array, "... n_funcs"]:
-        """The radial functions ``funcs`` (indices into j, j', (3j''+j)/2, j/x^2) of the
-        ``il``-th multipole at ``x`` (clipped to the table)."""
+        """The radial functions ``funcs`` (indices into the table's functions; default all) of
+        the ``il``-th multipole at ``x`` (clipped to the table)."""
         n = self.values.shape[1]
+        funcs = tuple(range(self.values.shape[2])) if funcs is None else funcs
         t = jnp.clip(x / self.dx, 0.0, n - 1.0)
         i = jnp.clip(jnp.floor(t).astype(jnp.int32), 0, n - 2)
         s = (t - i)[..., None]
@@ -88,13 +94,15 @@ def _bessel_j_dj(ls: tuple[int, ...], x: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 @functools.lru_cache(maxsize=4)
-def _numpy_table(ls: tuple[int, ...], dx: float, x_max: float) -> tuple[np.ndarray, np.ndarray]:
+def _numpy_table(ls: tuple[int, ...], dx: float, x_max: float, tensor: bool = False) -> tuple[np.ndarray, np.ndarray]:
     x = dx * np.arange(int(np.ceil(x_max / dx)) + 1)
     j, dj = _bessel_j_dj(ls, x)
     L = np.asarray(ls, dtype=float)[:, None] * (np.asarray(ls, dtype=float)[:, None] + 1.0)
     xs = np.where(x > 0.0, x, 1.0)[None, :]
     d2j = -2.0 * dj / xs - (1.0 - L / xs**2) * j
     d3j = -2.0 * d2j / xs + 2.0 * dj / xs**2 - (1.0 - L / xs**2) * dj - 2.0 * L / xs**3 * j
+    if tensor:
+        return _tensor_functions(np.asarray(ls), xs, j, dj, d2j, d3j)
     values = np.stack([j, dj, 0.5 * (3.0 * d2j + j), j / xs**2], axis=-1)
     slopes = np.stack([dj, d2j, 0.5 * (3.0 * d3j + dj), dj / xs**2 - 2.0 * j / xs**3], axis=-1)
     # x = 0: limits from j_l = x^l / (2l+1)!! (1 - x^2 / (2(2l+3)) + ...)
@@ -109,10 +117,33 @@ def _numpy_table(ls: tuple[int, ...], dx: float, x_max: float) -> tuple[np.ndarr
     return values, slopes
 
 
-def bessel_table(ls: np.ndarray, dx: float, x_max: float) -> BesselTable:
-    """Build (or reuse) the table of the multipoles ``ls`` (all >= 2) on ``[0, x_max]``."""
+def _tensor_functions(ls, xs, j, dj, d2j, d3j):
+    """Tensor radial functions T = j/x^2, E, B and their x-derivatives (x = 0: series limits)."""
+    T = j / xs**2
+    dT = dj / xs**2 - 2.0 * j / xs**3
+    E = 0.25 * (d2j + 4.0 * dj / xs + (2.0 / xs**2 - 1.0) * j)
+    dE = 0.25 * (d3j + 4.0 * d2j / xs - 4.0 * dj / xs**2 + (2.0 / xs**2 - 1.0) * dj - 4.0 * j / xs**3)
+    B = 0.5 * (dj + 2.0 * j / xs)
+    dB = 0.5 * (d2j + 2.0 * dj / xs - 2.0 * j / xs**2)
+    values = np.stack([T, E, B], axis=-1)
+    slopes = np.stack([dT, dE, dB], axis=-1)
+    # x = 0, from j_2 = x^2/15 - x^4/210, j_3 = x^3/105: T_2 = 1/15, E_2 = 1/5, B_2' = 2/15,
+    # T_3' = 1/105, E_3' = 1/21; everything else vanishes with zero slope
+    values[:, 0, :] = 0.0
+    slopes[:, 0, :] = 0.0
+    values[ls == 2, 0, 0] = 1.0 / 15.0
+    values[ls == 2, 0, 1] = 0.2
+    slopes[ls == 2, 0, 2] = 2.0 / 15.0
+    slopes[ls == 3, 0, 0] = 1.0 / 105.0
+    slopes[ls == 3, 0, 1] = 1.0 / 21.0
+    return values, slopes
+
+
+def bessel_table(ls: np.ndarray, dx: float, x_max: float, tensor: bool = False) -> BesselTable:
+    """Build (or reuse) the table of the multipoles ``ls`` (all >= 2) on ``[0, x_max]``
+    (``tensor``: the tensor radial functions)."""
     ls_t = tuple(int(l) for l in ls)
     if min(ls_t) < 2:
         raise ValueError("the Bessel table is built for multipoles l >= 2")
-    values, slopes = _numpy_table(ls_t, float(dx), float(x_max))
+    values, slopes = _numpy_table(ls_t, float(dx), float(x_max), bool(tensor))
     return BesselTable(dx=float(dx), l=jnp.asarray(ls_t), values=jnp.asarray(values), slopes=jnp.asarray(slopes))
