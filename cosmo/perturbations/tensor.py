@@ -203,7 +203,7 @@ def compute_tensor_perturbations(
     source_loga = np.asarray(source_loga, dtype=float)
     grids, index, switches = tensor_mode_grids(ks, source_loga, prec)
     table = local_table(bg, th, float(grids[:, 0].min()) - 0.1, prec.pert_table_dloga, cp.cs2_fld)
-    lay = TensorLayout(prec.tensor_l_max_g, prec.tensor_l_max_pol_g, prec.l_max_ur)
+    lay = TensorLayout(prec.tensor_l_max_g, prec.tensor_l_max_pol_g, prec.tensor_l_max_ur)
     sources = evolve_in_groups(
         ks, grids, index, switches, prec.pert_mode_groups,
         lambda k, g, i, sw, n: _tensor_mode(k, g, i, sw, table, lay, n),
