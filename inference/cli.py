@@ -3,7 +3,7 @@
 Solver commands (``run``, ``compare``, ``reference``) come from :mod:`cosmo.cli`, the data
 registry (``data``) from :mod:`data.cli`, likelihoods (``loglike``) from :mod:`likelihoods.cli`;
 inference: ``sample CONFIG``, ``bestfit CONFIG``, ``summary RUN_DIR``, ``merge RUN_DIR``,
-``plot RUN_DIR``.
+``plot RUN_DIR``; validation: ``validate [NAMES]`` (the solver against stored CLASS references).
 With no command, ``cosmo`` runs ``cosmo run`` (the main job on defaults).
 """
 
@@ -119,7 +119,32 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import TOLERANCES, markdown, run
+
+    tolerances = dict(TOLERANCES)
+    if args.tol_dchi2 is not None:
+        tolerances["dchi2"] = args.tol_dchi2
+    results, fails = run(args.names, args.preset, args.l_max, pathlib.Path(args.out),
+                         pathlib.Path(args.history) if args.history else None, tolerances, args.data_dir)
+    print(markdown(results, args.preset, args.l_max).split("\n\n")[1])
+    print(f"report: {args.out}/validation.md, validation.json, residuals.png")
+    for msg in fails:
+        print(f"FAIL {msg}")
+    return 1 if fails else 0
+
+
 def add_commands(sub) -> None:
+    p = sub.add_parser("validate", help="the solver against stored CLASS cl_ref references (errors, Delta chi^2, time)")
+    p.add_argument("names", nargs="*", default=["planck2018", "box_low", "box_high", "mnu_0p15"],
+                   help="named cosmologies with stored lensed references (default: the four of tests/reference)")
+    p.add_argument("--preset", default="default", choices=["default", "fast"])
+    p.add_argument("--l-max", type=int, default=2500)
+    p.add_argument("--out", default="validation", help="report directory")
+    p.add_argument("--history", help="append a JSON line (date, commit, worst errors) to this file")
+    p.add_argument("--tol-dchi2", type=float, help="tolerance on |Delta chi^2| (default 0.1)")
+    p.add_argument("--data-dir", help="data directory for the Delta chi^2 (default: $COSMO_DATA_DIR)")
+    p.set_defaults(func=cmd_validate)
     for name, func, helptext in (("sample", cmd_sample, "NUTS/HMC chains from a YAML run config (resumable)"),
                                  ("bestfit", cmd_bestfit, "MAP with optax + Laplace covariance")):
         p = sub.add_parser(name, help=helptext)

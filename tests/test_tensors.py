@@ -165,3 +165,4 @@ def test_tensor_gradients_match_finite_differences():
         e[i] = step
         fd = (float(chi2(x0 + e)) - float(chi2(x0 - e))) / (2 * step)
         assert abs(grad[i] / fd - 1.0) < 1e-4, (names[i], grad[i], fd)
+

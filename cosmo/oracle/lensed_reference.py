@@ -6,8 +6,8 @@
 Writes ``lensed_<precision>_<recombination>_<name>.npz`` per cosmology with, from one CLASS run:
 
 - ``lensed_{tt,ee,te,bb,pp}`` = classy's ``lensed_cl(L_MAX)`` (dimensionless, l = 0..L_MAX);
-- ``raw_{tt,ee,te,pp}`` = classy's ``raw_cl(L_MAX + delta_l_max)``: the unlensed spectra CLASS
-  fed into its lensing module. Our lensing operator applied to these isolates the lensing stage
+- ``raw_{tt,ee,te,bb,pp}`` = classy's ``raw_cl(L_MAX + delta_l_max)``: the unlensed spectra CLASS
+  fed into its lensing module (BB: tensor modes, for the cosmologies with ``r``). Our lensing operator applied to these isolates the lensing stage
   (a module test); our own unlensed spectra through our operator are the end-to-end test.
 
 ``--precision high`` runs CLASS with its ``cl_ref.pre`` settings (``delta_l_max = 1000``,
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .classy_runner import HIGH_PRECISION, make_classy
+from .cosmologies import COSMOLOGIES, TENSOR_COSMOLOGIES
 from .spectra_reference import merge_identical_ncdm, reference_cli
 
 #: Highest lensed multipole stored (the accuracy targets stop at 2500).
@@ -49,7 +50,7 @@ def lensed_reference(params: dict[str, Any], precision: str = "high", recombinat
     delta = int(settings.get("delta_l_max", DELTA_L_MAX_DEFAULT))
     raw = c.raw_cl(L_MAX + delta)
     lensed = c.lensed_cl(L_MAX)
-    out: dict[str, np.ndarray] = {f"raw_{key}": np.asarray(raw[key]) for key in ("tt", "ee", "te", "pp")}
+    out: dict[str, np.ndarray] = {f"raw_{key}": np.asarray(raw[key]) for key in ("tt", "ee", "te", "bb", "pp")}
     out.update({f"lensed_{key}": np.asarray(lensed[key]) for key in ("tt", "ee", "te", "bb", "pp")})
     out["delta_l_max"] = np.asarray(delta)
     for name, value in c.get_current_derived_parameters(["100*theta_s", "z_star", "tau_reio", "z_reio"]).items():
@@ -65,7 +66,7 @@ def reference_path(out_dir: pathlib.Path, name: str, precision: str = "high", re
 
 
 def main(argv: list[str] | None = None) -> None:
-    reference_cli(__doc__, lensed_reference, reference_path, argv)
+    reference_cli(__doc__, lensed_reference, reference_path, argv, {**COSMOLOGIES, **TENSOR_COSMOLOGIES})
 
 
 if __name__ == "__main__":
