@@ -30,40 +30,21 @@ from __future__ import annotations
 import functools
 import math
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 from scipy.special import roots_legendre
 
-__all__ = ["WIGNER_PAIRS", "LensedSpectra", "gauss_legendre", "lens_spectra", "wigner_d"]
+from .harmonic import AngularSpectra
+
+__all__ = ["WIGNER_PAIRS", "gauss_legendre", "lens_spectra", "wigner_d"]
 
 #: (m, m') of every Wigner function the lensed correlation functions use.
 WIGNER_PAIRS: tuple[tuple[int, int], ...] = (
     (0, 0), (1, 1), (1, -1), (2, -2), (2, 0), (3, -1), (4, -2), (2, 2), (3, 1), (3, -3), (4, 0), (4, -4),
 )
 _IDX = {pair: i for i, pair in enumerate(WIGNER_PAIRS)}
-
-
-class LensedSpectra(eqx.Module):
-    """Lensed C_l for ``l = 0 .. l_max`` (zero for l < 2), dimensionless like classy's ``lensed_cl``."""
-
-    ell: Float[Array, " n"]
-    tt: Float[Array, " n"]
-    ee: Float[Array, " n"]
-    te: Float[Array, " n"]
-    bb: Float[Array, " n"]
-    pp: Float[Array, " n"]  #: unlensed C_l^phiphi (lensing leaves it unchanged)
-    tp: Float[Array, " n"]  #: unlensed C_l^T-phi
-
-    def as_dict(self) -> dict[str, Array]:
-        return {"ell": self.ell, "tt": self.tt, "ee": self.ee, "te": self.te, "bb": self.bb, "pp": self.pp,
-                "tp": self.tp}
-
-    def truncate(self, l_max: int) -> LensedSpectra:
-        n = int(l_max) + 1
-        return LensedSpectra(**{key: value[:n] for key, value in self.as_dict().items()})
 
 
 @functools.lru_cache(maxsize=8)
@@ -177,7 +158,7 @@ def _chunk_corrections(cl: dict[str, Array], mu: Array, w: Array, l_max: int) ->
 
 def lens_spectra(
     unlensed: dict[str, Float[Array, " L"]], l_max: int, n_mu: int | None = None, chunk: int = 256,
-) -> LensedSpectra:
+) -> AngularSpectra:
     """Lensed TT, EE, TE, BB for ``l <= l_max`` from unlensed spectra given for ``l = 0 .. L``.
 
     ``unlensed`` holds dimensionless C_l arrays ``tt, ee, te, pp`` (optionally ``bb``, e.g.
@@ -210,7 +191,7 @@ def lens_spectra(
     bb = cl["bb"][:n] + math.pi * (corr[2] - corr[3])
     low = jnp.arange(n) >= 2
     tp = jnp.asarray(unlensed.get("tp", zeros))[:n]
-    return LensedSpectra(
+    return AngularSpectra(
         ell=jnp.arange(n, dtype=float), tt=tt * low, ee=ee * low, te=te * low, bb=bb * low, pp=cl["pp"][:n],
         tp=tp,
     )

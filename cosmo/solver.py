@@ -23,7 +23,7 @@ from jaxtyping import Array, Float
 from .background import Background, compute_background, matter_radiation_equality
 from .fourier import MatterPower, matter_power, pk_modes, sigma_R
 from .harmonic import AngularSpectra, compute_cl, compute_tensor_cl
-from .lensing import LensedSpectra, lens_spectra
+from .lensing import lens_spectra
 from .params import CosmoParams, resolve
 from .perturbations import compute_perturbations
 from .precision import Precision, get_precision
@@ -46,7 +46,7 @@ class Solution(eqx.Module):
     #: the tensor-mode part of ``cl`` (included in it), when ``r`` was given
     cl_tensor: AngularSpectra | None = None
     #: lensed C_l (dimensionless) for l <= l_max, when solved with ``lensing=True``
-    lensed_cl: LensedSpectra | None = None
+    lensed_cl: AngularSpectra | None = None
     prec: Precision | None = eqx.field(static=True, default=None)  #: the precision it was solved with
 
     def pk_lin(self, k, z=0.0):

@@ -45,6 +45,15 @@ HIGH_PRECISION: dict[str, Any] = {
     "num_mu_minus_lmax": 1000.0, "delta_l_max": 1000.0,
 }
 
+def with_precision(settings: dict[str, Any], precision: str) -> dict[str, Any]:
+    """``settings`` plus CLASS's cl_ref settings for ``precision = "high"`` (``"default"``: as is)."""
+    if precision == "high":
+        return {**settings, **HIGH_PRECISION}
+    if precision != "default":
+        raise ValueError(f"precision must be 'high' or 'default', got {precision!r}")
+    return dict(settings)
+
+
 #: Redshifts at which background quantities are compared.
 Z_BACKGROUND = np.concatenate([[0.0], np.logspace(-3, 4, 141)])
 #: Redshifts at which x_e and T_b are compared.

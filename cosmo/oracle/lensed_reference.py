@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .classy_runner import HIGH_PRECISION, make_classy
+from .classy_runner import make_classy, with_precision
 from .cosmologies import COSMOLOGIES, TENSOR_COSMOLOGIES
 from .spectra_reference import merge_identical_ncdm, reference_cli
 
@@ -35,11 +35,7 @@ DELTA_L_MAX_DEFAULT = 500
 
 def lensed_settings(precision: str) -> dict[str, Any]:
     settings: dict[str, Any] = {"output": "tCl,pCl,lCl", "lensing": "yes", "l_max_scalars": L_MAX}
-    if precision == "high":
-        settings.update(HIGH_PRECISION)
-    elif precision != "default":
-        raise ValueError(f"precision must be 'high' or 'default', got {precision!r}")
-    return settings
+    return with_precision(settings, precision)
 
 
 def lensed_reference(params: dict[str, Any], precision: str = "high", recombination: str = "RECFAST") -> dict[str, np.ndarray]:

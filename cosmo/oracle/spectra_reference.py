@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..params import resolve
-from .classy_runner import HIGH_PRECISION, make_classy
+from .classy_runner import make_classy, with_precision
 from .cosmologies import COSMOLOGIES
 
 #: Highest multipole stored (the accuracy targets stop at 2500 for TT/EE, 2000 for phi-phi).
@@ -40,11 +40,7 @@ def spectra_settings(precision: str) -> dict[str, Any]:
         "P_k_max_1/Mpc": 12.0,
         "z_max_pk": max(Z_PK),
     }
-    if precision == "high":
-        settings.update(HIGH_PRECISION)
-    elif precision != "default":
-        raise ValueError(f"precision must be 'high' or 'default', got {precision!r}")
-    return settings
+    return with_precision(settings, precision)
 
 
 def merge_identical_ncdm(params: dict[str, Any]) -> dict[str, Any]:

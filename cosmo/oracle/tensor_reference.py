@@ -12,14 +12,14 @@ alone (``modes = t``; ``tt, ee, te, bb``, dimensionless, l = 0..L_MAX = CLASS's 
 
 from __future__ import annotations
 
-import math
 import pathlib
 import time
 from typing import Any
 
 import numpy as np
 
-from .classy_runner import HIGH_PRECISION, make_classy
+from ..params import resolve
+from .classy_runner import make_classy, with_precision
 from .cosmologies import TENSOR_COSMOLOGIES
 from .spectra_reference import merge_identical_ncdm, reference_cli
 
@@ -29,23 +29,17 @@ L_MAX = 500
 
 def tensor_settings(precision: str) -> dict[str, Any]:
     settings: dict[str, Any] = {"output": "tCl,pCl", "modes": "t", "l_max_tensors": L_MAX}
-    if precision == "high":
-        settings.update(HIGH_PRECISION)
-    elif precision != "default":
-        raise ValueError(f"precision must be 'high' or 'default', got {precision!r}")
-    return settings
+    return with_precision(settings, precision)
 
 
 def tensor_reference(params: dict[str, Any], precision: str = "high", recombination: str = "RECFAST") -> dict[str, np.ndarray]:
     """Tensor-mode C_l from classy. Without scalar modes CLASS reads only ``A_s`` (not n_s), so
-    the slow-roll n_t, which depends on n_s, is passed explicitly (same value as CLASS's rule)."""
+    A_s and the slow-roll n_t and alpha_t (which depend on n_s) are passed as resolved by
+    :func:`cosmo.params.resolve` (CLASS's rules)."""
     t0 = time.perf_counter()
-    p = dict(merge_identical_ncdm(params))
-    if "ln10^{10}A_s" in p:
-        p["A_s"] = math.exp(p.pop("ln10^{10}A_s")) * 1.0e-10
-    n_s, r = p.pop("n_s"), p["r"]
-    p.setdefault("n_t", -r / 8.0 * (2.0 - r / 8.0 - n_s))
-    p.setdefault("alpha_t", r / 8.0 * (r / 8.0 + n_s - 1.0))
+    cp = resolve(params)
+    p = {k: v for k, v in merge_identical_ncdm(params).items() if k not in ("n_s", "ln10^{10}A_s")}
+    p.update(A_s=float(cp.A_s), n_t=float(cp.n_t), alpha_t=float(cp.alpha_t))
     c = make_classy(p, recombination, extra=tensor_settings(precision))
     cl = c.raw_cl(L_MAX)
     out: dict[str, np.ndarray] = {f"cl_{key}": np.asarray(cl[key]) for key in ("tt", "ee", "te", "bb")}
