@@ -103,9 +103,9 @@ def _solve(
     cp, h_valid = h_from_theta_s(cp, prec)  # no-op unless the input was 100*theta_s
     bg = compute_background(cp, prec)
     th = compute_thermodynamics(cp, bg, prec)
-    if pk or l_max is not None:
+    if l_max is not None:
         th = eqx.error_if(
-            th, bg.K != 0.0, "P(k) and C_l with spatial curvature are not implemented yet (Omega_k must be 0)"
+            th, bg.K != 0.0, "C_l with spatial curvature are not implemented yet (Omega_k must be 0 with l_max; P(k) works)"
         )
     mp = matter_power(cp, compute_perturbations(cp, bg, th, prec, pk_modes(prec))) if pk else None
     cl = lensed = cl_tensor = None

@@ -1,12 +1,23 @@
 """Linear Einstein-Boltzmann equations in the synchronous gauge (Ma & Bertschinger 1995).
 
-One Fourier mode ``k`` [1/Mpc], adiabatic growing mode, flat space. Conventions as
+One Fourier mode ``k`` [1/Mpc], adiabatic growing mode. Conventions as
 CLASS: ``eta`` and ``h`` are the synchronous metric perturbations, velocity
 divergences ``theta`` [1/Mpc], the photon, polarisation and massless-neutrino
 hierarchies are stored as multipoles ``F_l`` with ``F_0 = delta``,
-``F_1 = 4 theta / (3 k)``, ``F_2 = 2 sigma`` (shear). The hierarchies are truncated
+``F_1 = 4 theta / (3 k)``, ``F_2 = 2 s_2 sigma`` (shear). The hierarchies are truncated
 at ``l_max`` with Ma & Bertschinger's free-streaming closure
-``F_lmax' = k F_(lmax-1) - (lmax+1)/tau F_lmax``.
+``F_lmax' = k s_lmax F_(lmax-1) - (lmax+1) cot_K F_lmax``.
+
+Spatial curvature ``K`` (CLASS perturbations.c; Lesgourgues & Tram 2014): ``k`` is the
+Laplacian eigenvalue (``-k^2``), the hierarchies couple through
+``s_l = sqrt(1 - K (l^2 - 1) / k^2)``:
+``F_l' = k / (2l + 1) [l s_l F_(l-1) - (l + 1) s_(l+1) F_(l+1)]``, the metric sources of the
+shear carry ``s_2``, the Einstein equations ``h' = (k^2 s_2^2 eta + 3/2 a^2 delta rho) / (a'/2a)``
+and ``eta' = (3/2 a^2 (rho + p) theta + K h' / 2) / (k^2 s_2^2)``, and the closure
+``cot_K = sqrt|K| coth(sqrt|K| tau)`` (open) or ``sqrt K cot(sqrt K tau)`` (closed) instead of
+``1 / tau``. ``K = 0`` recovers the flat equations exactly. As CLASS, the massive-neutrino
+hierarchy keeps ``Psi_2`` unscaled (its shear carries no ``1/s_2``) and the radiation-streaming
+formulas are the flat ones.
 
 No tight-coupling approximation: the stiff Thomson terms are handled by the L-stable
 implicit integrator, so the solution is a smooth function of the parameters. Well inside
@@ -43,7 +54,30 @@ from ..background.ncdm import dlnf0_dlnq, fd_gauss_quadrature
 from .chains import ChainStructure
 from .local import Local
 
-__all__ = ["Layout", "Metric", "metric", "derivatives_tau", "ncdm_fluid_from_hierarchy", "ncdm_species"]
+__all__ = [
+    "Layout", "Metric", "metric", "derivatives_tau", "ncdm_fluid_from_hierarchy", "ncdm_species", "curvature_s",
+    "k_cot_K",
+]
+
+
+def curvature_s(k: Float[Array, ""], K: Float[Array, ""], l_max: int) -> Float[Array, " l"]:
+    """``s_l = sqrt(1 - K (l^2 - 1) / k^2)`` for ``l = 0 .. l_max + 1`` (0 where the root is not
+    real: in a closed universe the multipoles ``l >= nu`` of a mode decouple)."""
+    ell = jnp.arange(l_max + 2, dtype=float)
+    x = 1.0 - K * (ell**2 - 1.0) / (k * k)
+    return jnp.where(x > 0.0, jnp.sqrt(jnp.where(x > 0.0, x, 1.0)), 0.0)
+
+
+def k_cot_K(K: Float[Array, ""], tau: Float[Array, ""]) -> Float[Array, ""]:
+    """``sqrt|K| coth(sqrt|K| tau)`` (K < 0), ``sqrt(K) cot(sqrt(K) tau)`` (K > 0), ``1 / tau``
+    (flat) [1/Mpc]: the free-streaming closure rate; smooth in K across 0."""
+    u = K * tau * tau
+    small = jnp.abs(u) < 1.0e-3
+    u_safe = jnp.where(small, 1.0, u)
+    r = jnp.sqrt(jnp.abs(u_safe))
+    exact = jnp.where(u_safe > 0.0, r / jnp.tan(r), r / jnp.tanh(r))
+    series = 1.0 - u / 3.0 - u**2 / 45.0 - 2.0 * u**3 / 945.0
+    return jnp.where(small, series, exact) / tau
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,6 +227,8 @@ def metric(
     """
     k2 = k * k
     a2 = loc.a**2
+    s2sq = 1.0 - 3.0 * loc.K / k2  # s_2^2
+    s2 = jnp.sqrt(jnp.maximum(s2sq, 1.0e-300))
     F0, F1, F2 = y[lay.g0], y[lay.g0 + 1], y[lay.g0 + 2]
     N0, N1, N2 = y[lay.ur0], y[lay.ur0 + 1], y[lay.ur0 + 2]
     delta_rho_m = loc.rho_b * y[lay.delta_b] + loc.rho_cdm * y[lay.delta_cdm]
@@ -204,7 +240,7 @@ def metric(
         rho_plus_p_shear_n = rho_plus_p_shear_n + rho_plus_p_s * sig_n
         rho_plus_p_n = rho_plus_p_n + rho_plus_p_s
     # RSA: h' from matter alone, then radiation slaved to it (its feedback is ~rho_r/rho_m)
-    h0 = (k2 * y[lay.eta] + 1.5 * a2 * delta_rho_m) / (0.5 * loc.aH)
+    h0 = (k2 * s2sq * y[lay.eta] + 1.5 * a2 * delta_rho_m) / (0.5 * loc.aH)
     rsa_dg, rsa_tg, rsa_dur, rsa_tur = _rsa_radiation(k, y, loc, lay, h0)
     delta_g = jnp.where(rsa, rsa_dg, F0)
     theta_g = jnp.where(rsa, rsa_tg, 0.75 * k * F1)
@@ -217,13 +253,15 @@ def metric(
     gamma_prime = jnp.zeros_like(delta_rho)
     if lay.fld:
         rho_plus_p = 4.0 / 3.0 * (loc.rho_g + loc.rho_ur) + loc.rho_b + loc.rho_cdm + rho_plus_p_n
-        d_fld, t_fld, gamma_prime = _ppf(k, y[lay.gamma_fld], y[lay.eta], delta_rho, rho_plus_p_theta, rho_plus_p, loc)
+        d_fld, t_fld, gamma_prime = _ppf(
+            k, y[lay.gamma_fld], y[lay.eta], delta_rho, rho_plus_p_theta, rho_plus_p, loc, s2sq
+        )
         delta_rho = delta_rho + d_fld
         rho_plus_p_theta = rho_plus_p_theta + t_fld
-    # sigma = F_2 / 2; no radiation shear in the RSA
-    rho_plus_p_shear = jnp.where(rsa, 0.0, 2.0 / 3.0 * (loc.rho_g * F2 + loc.rho_ur * N2)) + rho_plus_p_shear_n
-    h_prime = (k2 * y[lay.eta] + 1.5 * a2 * delta_rho) / (0.5 * loc.aH)
-    eta_prime = 1.5 * a2 * rho_plus_p_theta / k2
+    # sigma = F_2 / (2 s_2); no radiation shear in the RSA
+    rho_plus_p_shear = jnp.where(rsa, 0.0, 2.0 / 3.0 * (loc.rho_g * F2 + loc.rho_ur * N2) / s2) + rho_plus_p_shear_n
+    h_prime = (k2 * s2sq * y[lay.eta] + 1.5 * a2 * delta_rho) / (0.5 * loc.aH)
+    eta_prime = (1.5 * a2 * rho_plus_p_theta + 0.5 * loc.K * h_prime) / (k2 * s2sq)
     alpha = (h_prime + 6.0 * eta_prime) / (2.0 * k2)
     alpha_prime = -2.0 * loc.aH * alpha + y[lay.eta] - 4.5 * a2 / k2 * rho_plus_p_shear
     return Metric(
@@ -237,48 +275,57 @@ def metric(
 C_GAMMA_OVER_C = 0.4
 
 
-def _ppf(k, gamma, eta, delta_rho, rho_plus_p_theta, rho_plus_p, loc):
-    """PPF dark energy (CLASS perturbations.c, synchronous gauge, flat): the fluid's
-    ``delta rho`` and ``(rho + p) theta`` and ``Gamma'`` from the other species' totals
+def _ppf(k, gamma, eta, delta_rho, rho_plus_p_theta, rho_plus_p, loc, s2sq):
+    """PPF dark energy (CLASS perturbations.c, synchronous gauge; ``s2sq = 1 - 3K/k^2``): the
+    fluid's ``delta rho`` and ``(rho + p) theta`` and ``Gamma'`` from the other species' totals
     (``delta_rho``, ``rho_plus_p_theta``, ``rho_plus_p``: everything but the fluid)."""
     k2, a2, aH = k * k, loc.a**2, loc.aH
     X = (C_GAMMA_OVER_C * k / aH) ** 2 * loc.cs2_fld
-    alpha = (eta + 1.5 * a2 / k2 * (delta_rho + 3.0 * aH / k2 * rho_plus_p_theta) - gamma) / aH
+    alpha = (eta + 1.5 * a2 / (k2 * s2sq) * (delta_rho + 3.0 * aH / k2 * rho_plus_p_theta) - gamma) / aH
     rho_plus_p_fld = (1.0 + loc.w_fld) * loc.rho_fld
     S = rho_plus_p_fld * 1.5 * a2 / (k2 * aH) * (rho_plus_p_theta / rho_plus_p + k2 * alpha)
     gamma_prime = aH * (S / (1.0 + X) - (1.0 + X) * gamma)
     theta_fld = rho_plus_p_fld * rho_plus_p_theta / rho_plus_p - k2 * 2.0 / 3.0 * aH / a2 / (
-        1.0 + 4.5 * a2 / k2 * rho_plus_p
+        1.0 + 4.5 * a2 / (k2 * s2sq) * rho_plus_p
     ) * (S - (gamma_prime + aH * gamma) / aH)
-    delta_fld = -2.0 / 3.0 * k2 / a2 * gamma - 3.0 * aH / k2 * theta_fld
+    delta_fld = -2.0 / 3.0 * k2 * s2sq / a2 * gamma - 3.0 * aH / k2 * theta_fld
     return delta_fld, theta_fld, gamma_prime
 
 
-def _free_streaming(k, F, tau):
-    """k/(2l+1) [l F_(l-1) - (l+1) F_(l+1)] along the last axis, with the l_max closure
-    k F_(lmax-1) - (lmax+1)/tau F_lmax (``k`` broadcasts against ``F[..., 0]``: for massive
-    neutrinos it is ``k q / eps`` per momentum)."""
+def _free_streaming(k, F, tau, s=None, kcot=None, s_closure=True):
+    """k/(2l+1) [l s_l F_(l-1) - (l+1) s_(l+1) F_(l+1)] along the last axis, with the l_max closure
+    k s_lmax F_(lmax-1) - (lmax+1) cot_K F_lmax (``k`` broadcasts against ``F[..., 0]``: for massive
+    neutrinos it is ``k q / eps`` per momentum, and their closure has no ``s_lmax``, as CLASS).
+    ``s`` (:func:`curvature_s`, at least ``l_max + 2`` entries) and ``kcot`` (:func:`k_cot_K`)
+    default to flat space (``s_l = 1``, ``1 / tau``)."""
     L = F.shape[-1] - 1
     k = jnp.asarray(k)[..., None]
     ell = jnp.arange(L + 1, dtype=F.dtype)
     zero = jnp.zeros(F.shape[:-1] + (1,), F.dtype)
     F_lo = jnp.concatenate([zero, F[..., :-1]], axis=-1)
     F_hi = jnp.concatenate([F[..., 1:], zero], axis=-1)
-    out = k * (ell * F_lo - (ell + 1.0) * F_hi) / (2.0 * ell + 1.0)
-    return out.at[..., L].set(k[..., 0] * F[..., L - 1] - (L + 1.0) / tau * F[..., L])
+    if s is None:
+        out = k * (ell * F_lo - (ell + 1.0) * F_hi) / (2.0 * ell + 1.0)
+        s_L = 1.0
+    else:
+        out = k * (ell * s[: L + 1] * F_lo - (ell + 1.0) * s[1 : L + 2] * F_hi) / (2.0 * ell + 1.0)
+        s_L = s[L] if s_closure else 1.0
+    kcot = 1.0 / tau if kcot is None else kcot
+    return out.at[..., L].set(k[..., 0] * s_L * F[..., L - 1] - (L + 1.0) * kcot * F[..., L])
 
 
-def _ncdm_derivatives(k, y, loc, lay, hp, etap, ncdmfa):
+def _ncdm_derivatives(k, y, loc, lay, hp, etap, ncdmfa, s_l, kcot):
     """d/dtau of the massive-neutrino variables: the hierarchy (Ma & Bertschinger eq. 57,
     synchronous gauge) or, with ``ncdmfa``, CLASS's fluid approximation (ncdmfa_CLASS)."""
     q, _, dlnf0 = lay.ncdm_quadrature()
+    s2 = s_l[2]
     out = []
     for s in range(lay.n_ncdm):
         Psi = y[lay.ncdm_block(s)].reshape(lay.nq_ncdm, lay.l_max_ncdm + 1)
         eps = jnp.sqrt(q**2 + loc.aM_ncdm[s] ** 2)
-        dPsi = _free_streaming(k * q / eps, Psi, loc.tau)
+        dPsi = _free_streaming(k * q / eps, Psi, loc.tau, s_l, kcot, s_closure=False)
         dPsi = dPsi.at[:, 0].add(hp / 6.0 * dlnf0)
-        dPsi = dPsi.at[:, 2].add(-(hp / 15.0 + 0.4 * etap) * dlnf0)
+        dPsi = dPsi.at[:, 2].add(-s2 * (hp / 15.0 + 0.4 * etap) * dlnf0)
         # fluid: w, adiabatic sound speed c_a^2 (= c_eff^2) and viscosity c_vis^2 = 3 w c_a^2
         rho, p, pseudo_p = loc.rho_ncdm[s], loc.p_ncdm[s], loc.pseudo_p_ncdm[s]
         w = p / rho
@@ -287,7 +334,7 @@ def _ncdm_derivatives(k, y, loc, lay, hp, etap, ncdmfa):
         d_delta = -(1.0 + w) * (theta + 0.5 * hp) - 3.0 * loc.aH * (ca2 - w) * delta
         d_theta = -loc.aH * (1.0 - 3.0 * ca2) * theta + ca2 / (1.0 + w) * k * k * delta - k * k * sigma
         d_sigma = -3.0 * (loc.aH * (2.0 / 3.0 - ca2 - pseudo_p / (3.0 * p)) + 1.0 / loc.tau) * sigma + (
-            8.0 / 3.0 * 3.0 * w * ca2 / (1.0 + w) * (theta + 0.5 * hp)
+            8.0 / 3.0 * 3.0 * w * ca2 / (1.0 + w) * s2 * (theta + 0.5 * hp)
         )
         fluid = jnp.zeros_like(Psi).at[0, :3].set(jnp.stack([d_delta, d_theta, d_sigma]))
         out.append(jnp.where(ncdmfa, fluid, dPsi).reshape(-1))
@@ -314,21 +361,24 @@ def derivatives_tau(
     G = y[lay.pol0 : lay.ur0]
     N = y[lay.ur0 : lay.ncdm0]
     theta_b = y[lay.theta_b]
+    s_l = curvature_s(k, loc.K, max(lay.l_max_g, lay.l_max_pol_g, lay.l_max_ur, lay.l_max_ncdm))
+    s2 = s_l[2]
+    kcot = k_cot_K(loc.K, loc.tau)
 
     # photons: free streaming + Thomson collisions + metric
     Pi = F[2] + G[0] + G[2]
-    dF = _free_streaming(k, F, loc.tau) - dk * F
+    dF = _free_streaming(k, F, loc.tau, s_l, kcot) - dk * F
     dF = dF.at[0].add(dk * F[0] - 2.0 / 3.0 * hp)
     dF = dF.at[1].add(4.0 / (3.0 * k) * dk * theta_b)
-    dF = dF.at[2].add(0.1 * dk * F[2] + 0.1 * dk * (G[0] + G[2]) + 4.0 / 15.0 * hp + 1.6 * etap)
-    dG = _free_streaming(k, G, loc.tau) - dk * G
+    dF = dF.at[2].add(0.1 * dk * F[2] + 0.1 * dk * (G[0] + G[2]) + s2 * (4.0 / 15.0 * hp + 1.6 * etap))
+    dG = _free_streaming(k, G, loc.tau, s_l, kcot) - dk * G
     dG = dG.at[0].add(0.5 * dk * Pi)
     dG = dG.at[2].add(0.1 * dk * Pi)
     # massless neutrinos
-    dN = _free_streaming(k, N, loc.tau)
+    dN = _free_streaming(k, N, loc.tau, s_l, kcot)
     dN = dN.at[0].add(-2.0 / 3.0 * hp)
-    dN = dN.at[2].add(4.0 / 15.0 * hp + 1.6 * etap)
-    dN2_fluid = -3.0 / loc.tau * N[2] + 4.0 / 3.0 * (0.75 * k * N[1] + 0.5 * hp)  # F_2 = 2 sigma
+    dN = dN.at[2].add(s2 * (4.0 / 15.0 * hp + 1.6 * etap))
+    dN2_fluid = -3.0 / loc.tau * N[2] + 4.0 / 3.0 * s2 * (0.75 * k * N[1] + 0.5 * hp)  # F_2 = 2 s_2 sigma
     dN = jnp.where(ufa, jnp.zeros_like(dN).at[:2].set(dN[:2]).at[2].set(dN2_fluid), dN)
     # baryons (R = 4 rho_g / (3 rho_b)) and CDM (at rest in this gauge)
     R = 4.0 * loc.rho_g / (3.0 * loc.rho_b)
@@ -336,6 +386,6 @@ def derivatives_tau(
     d_theta_b = -loc.aH * theta_b + loc.cb2 * k * k * y[lay.delta_b] + R * dk * (met.theta_g - theta_b)
     head = jnp.stack([etap, -0.5 * hp, d_delta_b, d_theta_b])
     tail = jnp.where(rsa, 0.0, jnp.concatenate([dF, dG, dN]))
-    parts = [head, tail, *_ncdm_derivatives(k, y, loc, lay, hp, etap, ncdmfa)]
+    parts = [head, tail, *_ncdm_derivatives(k, y, loc, lay, hp, etap, ncdmfa, s_l, kcot)]
     parts += [met.gamma_prime_fld[None]] if lay.fld else []
     return jnp.concatenate(parts), met

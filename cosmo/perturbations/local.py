@@ -51,6 +51,7 @@ class Local(eqx.Module):
     ddkappa: Float[Array, ""]  #: kappa'' [1/Mpc^2]
     exp_m_kappa: Float[Array, ""]  #: exp(-kappa), kappa counted from today
     cb2: Float[Array, ""]  #: baryon sound speed squared (c = 1)
+    K: Float[Array, ""]  #: spatial curvature [1/Mpc^2] (``H^2 = sum rho - K / a^2``)
 
     @property
     def g(self) -> Float[Array, ""]:
@@ -107,6 +108,7 @@ def local_quantities(bg: Background, th: Thermodynamics, loga: Float[Array, ""],
         rho_g=d["rho_g"], rho_b=d["rho_b"], rho_cdm=d["rho_cdm"], rho_ur=d["rho_ur"],
         rho_fld=d["rho_fld"], w_fld=d["w_fld"], cs2_fld=jnp.asarray(cs2_fld, dtype=float),
         aM_ncdm=aM, rho_ncdm=rho_n, p_ncdm=p_n, pseudo_p_ncdm=pp_n, dkappa=dkappa, ddkappa=ddkappa, exp_m_kappa=exp_m_kappa, cb2=cb2,
+        K=jnp.asarray(bg.K, dtype=float),
     )
 
 
@@ -135,6 +137,7 @@ class LocalTable(eqx.Module):
     ncdm_norm: Float[Array, " n_ncdm"]
     q_ncdm: Float[Array, " nq"]
     wq_ncdm: Float[Array, " nq"]
+    K: Float[Array, ""]  #: spatial curvature [1/Mpc^2]
 
     def at(self, loga: Float[Array, ""]) -> Local:
         col = [hermite_uniform(loga, self.loga0, self.dloga, self.values[:, j], self.slopes[:, j]) for j in range(7)]
@@ -151,6 +154,7 @@ class LocalTable(eqx.Module):
             rho_g=rho_g, rho_b=self.rho0_b / a**3, rho_cdm=self.rho0_cdm / a**3, rho_ur=rho_ur,
             rho_fld=rho_fld, w_fld=w0 + wa * (1.0 - a), cs2_fld=self.cs2_fld,
             aM_ncdm=aM, rho_ncdm=rho_n, p_ncdm=p_n, pseudo_p_ncdm=pp_n, dkappa=dkappa, ddkappa=col[3] * aH * dkappa, exp_m_kappa=col[4], cb2=col[5],
+            K=self.K,
         )
 
 
@@ -175,4 +179,5 @@ def local_table(bg: Background, th: Thermodynamics, loga_min: float, dloga: floa
         rho0_fld=bg.Omega0_fld * H02, w0_fld=jnp.asarray(bg.w0_fld, dtype=float), wa_fld=jnp.asarray(bg.wa_fld, dtype=float),
         cs2_fld=jnp.asarray(cs2_fld, dtype=float),
         M_ncdm=bg.M_ncdm, ncdm_norm=bg.ncdm_norm, q_ncdm=bg.q_ncdm, wq_ncdm=bg.wq_ncdm,
+        K=jnp.asarray(bg.K, dtype=float),
     )
