@@ -189,6 +189,9 @@ class CosmoParams(eqx.Module):
     h_from_theta_s: bool = eqx.field(static=True, default=False)
     #: True when ``r`` was given (and is not a concrete 0): tensor modes are computed.
     has_tensors: bool = eqx.field(static=True, default=False)
+    #: Sign of the spatial curvature K = -Omega_k H0^2 (-1 open, 0 flat, +1 closed), from a
+    #: concrete Omega_k; 2 when Omega_k was traced (unknown sign: P(k) works, the C_l refuse).
+    curvature_sign: int = eqx.field(static=True, default=0)
 
     @property
     def N_ncdm(self) -> int:
@@ -384,6 +387,14 @@ def resolve(params: Mapping[str, Any] | CosmoParams) -> CosmoParams:
     n_t = tensor_index("n_t", -r / 8.0 * (2.0 - r / 8.0 - n_s))
     alpha_t = tensor_index("alpha_t", r / 8.0 * (r / 8.0 + n_s - 1.0))
 
+    omk = p.get("Omega_k", DEFAULTS["Omega_k"])
+    if "Omega_k" not in p or (_is_concrete(omk) and float(np.asarray(omk)) == 0.0):
+        curvature_sign = 0
+    elif _is_concrete(omk):
+        curvature_sign = -1 if float(np.asarray(omk)) > 0.0 else 1
+    else:
+        curvature_sign = 2
+
     recombination = str(p.get("recombination", "recfast")).lower()
     if recombination not in RECOMBINATION_MODELS:
         raise CosmoParameterError(
@@ -428,6 +439,7 @@ def resolve(params: Mapping[str, Any] | CosmoParams) -> CosmoParams:
         recombination=recombination,
         h_from_theta_s=theta_key is not None,
         has_tensors=has_tensors,
+        curvature_sign=curvature_sign,
     )
 
 

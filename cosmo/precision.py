@@ -173,6 +173,11 @@ class Precision:
     #: largest comoving distance it supports [Mpc] (checked against the conformal age).
     bessel_dx: float = 0.25
     bessel_chi_max: float = 16000.0
+    #: Curved space (cosmo/transfer/curved.py): largest sqrt|K| tau0 allowed (0.8: |Omega_k| up
+    #: to ~0.05; a static bound on the multipoles each wavenumber reaches), and the number of
+    #: transfer wavenumbers per vectorised chunk of hyperspherical recurrences.
+    curvature_chi_max: float = 0.8
+    curvature_q_chunk: int = 16
 
 
 PRESETS: dict[str, Precision] = {

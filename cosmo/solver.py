@@ -30,6 +30,7 @@ from .precision import Precision, get_precision
 from .shooting import h_from_theta_s
 from .thermodynamics import Thermodynamics, compute_thermodynamics
 from .transfer import cmb_perturbations, compute_transfer
+from .transfer.curved import compute_transfer_curved
 from .transfer.tensor import compute_tensor_transfer, tensor_perturbations
 
 __all__ = ["Solution", "solve", "derived_parameters", "DERIVED_PARAMETERS"]
@@ -104,16 +105,25 @@ def _solve(
     bg = compute_background(cp, prec)
     th = compute_thermodynamics(cp, bg, prec)
     if l_max is not None:
-        th = eqx.error_if(
-            th, bg.K != 0.0, "C_l with spatial curvature are not implemented yet (Omega_k must be 0 with l_max; P(k) works)"
-        )
+        if cp.curvature_sign == 2:
+            raise ValueError(
+                "C_l with a traced Omega_k: the sign of the curvature must be static. Resolve the parameters "
+                "with a concrete Omega_k (cosmo.params.resolve) and differentiate the resolved pytree's Omega_k"
+            )
+        if cp.curvature_sign != 0 and cp.has_tensors:
+            raise ValueError("tensor modes with spatial curvature are not implemented (give Omega_k = 0 or no r)")
+        th = eqx.error_if(th, (cp.curvature_sign == 0) & (bg.K != 0.0), "Omega_k != 0 with a flat curvature_sign")
     mp = matter_power(cp, compute_perturbations(cp, bg, th, prec, pk_modes(prec))) if pk else None
     cl = lensed = cl_tensor = None
     if l_max is not None:
         l_int = cl_internal_l_max(prec, l_max, lensing)
         l_unl = cl_unlensed_l_max(prec, l_max, lensing)
-        tr = compute_transfer(cmb_perturbations(cp, bg, th, prec, l_int), bg, th, prec, l_int,
-                              nonlinear_lensing=cp if non_linear == "halofit" else None)
+        pert = cmb_perturbations(cp, bg, th, prec, l_int)
+        nl = cp if non_linear == "halofit" else None
+        if cp.curvature_sign == 0:
+            tr = compute_transfer(pert, bg, th, prec, l_int, nonlinear_lensing=nl)
+        else:
+            tr = compute_transfer_curved(pert, bg, th, prec, l_int, cp.curvature_sign, nonlinear_lensing=nl)
         cl = compute_cl(cp, tr, l_int).truncate(l_unl)
         if cp.has_tensors:
             tr_t = compute_tensor_transfer(tensor_perturbations(cp, bg, th, prec, l_max_tensors), bg, prec, l_max_tensors)

@@ -1,6 +1,7 @@
-"""Spatial curvature in the perturbations: the curvature factors of the hierarchies, P(k)
-smooth and differentiable across Omega_k = 0. (P(k) of the curved cosmologies against CLASS:
-``tests/test_perturbations.py``, cosmologies ``omk_pos`` and ``omk_neg``.)"""
+"""Spatial curvature: the curvature factors of the hierarchies, P(k) smooth and differentiable
+across Omega_k = 0, and the unlensed C_l of open and closed universes against the stored CLASS
+cl_ref references (``spectra_high_recfast_omk_*.npz``; P(k) of the same cosmologies:
+``tests/test_perturbations.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cosmo.oracle.cosmologies import PLANCK2018
+import cosmo
+from cosmo.oracle.cosmologies import COSMOLOGIES, PLANCK2018
 from cosmo.perturbations.equations import curvature_s, k_cot_K
 from tests.test_perturbations import pk_at_nodes
 
@@ -64,3 +66,44 @@ def test_pk_gradient_in_omega_k():
         fd = (np.asarray(_lnP(omk + h)) - np.asarray(_lnP(omk - h))) / (2 * h)
         np.testing.assert_allclose(jac, fd, rtol=2e-4, atol=1e-6)
         assert np.max(np.abs(fd)) > 1e-2
+
+
+_CURVED = ["omk_pos"]
+
+
+@pytest.mark.parametrize("name", _CURVED)
+def test_curved_cl_low_l_match_class(name):
+    """Unlensed C_l for l <= 250 (internal l_max 750: every mode the hyperspherical projection
+    needs there) at the issue's 1e-3 targets."""
+    from tests.test_cl import TOL, reference, worst_errors
+
+    sol = cosmo.solve(COSMOLOGIES[name], l_max=250)
+    cl = {key: np.asarray(value) for key, value in sol.cl.as_dict().items()}
+    errors = worst_errors(cl, reference(name), 250, 250)
+    print(name, {key: f"{value:.2e}" for key, value in errors.items()})
+    assert all(e < TOL for e in errors.values()), errors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _CURVED)
+def test_curved_cl_match_class(name):
+    """Unlensed TT, EE, TE for l <= 2500 and phi-phi for l <= 2000 at the issue's targets."""
+    from tests.test_cl import TOL, reference, worst_errors
+
+    sol = cosmo.solve(COSMOLOGIES[name], l_max=2500)
+    cl = {key: np.asarray(value) for key, value in sol.cl.as_dict().items()}
+    errors = worst_errors(cl, reference(name), 2500, 2000)
+    print(name, {key: f"{value:.2e}" for key, value in errors.items()})
+    assert all(e < TOL for e in errors.values()), errors
+
+
+def test_curved_cl_refuse_traced_sign_and_tensors():
+    """The sign of K is static for the C_l: a traced Omega_k is refused with a clear message;
+    tensors with curvature are refused (not implemented)."""
+    with pytest.raises(ValueError, match="traced Omega_k"):
+        jax.jit(lambda omk: cosmo.solve({**PLANCK2018, "Omega_k": omk}, l_max=20).cl.tt)(0.01)
+    with pytest.raises(ValueError, match="tensor modes with spatial curvature"):
+        cosmo.solve({**PLANCK2018, "Omega_k": 0.01, "r": 0.1}, l_max=20)
+    assert cosmo.params.resolve({**PLANCK2018, "Omega_k": 0.01}).curvature_sign == -1
+    assert cosmo.params.resolve({**PLANCK2018, "Omega_k": -0.01}).curvature_sign == 1
+    assert cosmo.params.resolve({**PLANCK2018, "Omega_k": 0.0}).curvature_sign == 0

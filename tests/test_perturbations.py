@@ -52,7 +52,10 @@ SIGMA8_TOL = 5.0e-4  # the issue's target
 
 @pytest.mark.parametrize(
     "name",
-    ["planck2018"] + [pytest.param(n, marks=pytest.mark.slow) for n in ("box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15", "mnu_3deg")],
+    ["planck2018"] + [
+        pytest.param(n, marks=pytest.mark.slow)
+        for n in ("box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15", "mnu_3deg", "omk_pos")
+    ],
 )
 def test_pk_lin_and_sigma8_match_class(name):
     """The user-facing P(k, z) (splined between modes, BAO wiggles included) at every reference k
@@ -69,7 +72,9 @@ def test_pk_lin_and_sigma8_match_class(name):
     assert abs(float(derived["S8"]) / float(ref["sigma8"] * np.sqrt(derived["Omega_m"] / 0.3)) - 1.0) < SIGMA8_TOL
 
 
-@pytest.mark.parametrize("name", ["planck2018", "box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15", "mnu_3deg"])
+@pytest.mark.parametrize(
+    "name", ["planck2018", "box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15", "mnu_3deg", "omk_pos"]
+)
 def test_linear_pk_modes_match_class(name):
     ref = reference(name)
     ks = ref["k_pk"][K_INDEX]

@@ -35,6 +35,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ..background import Background
+from ..background.background import sin_K
 from ..interpolation import natural_spline_matrix, trapezoid_weights
 from ..params import CosmoParams
 from ..perturbations import Perturbations, compute_perturbations
@@ -47,6 +48,7 @@ from .bessel import bessel_table, bessel_zero_below
 __all__ = [
     "Transfer", "cmb_modes", "lensing_modes", "cmb_source_modes", "cmb_perturbations", "transfer_k_grid",
     "lensing_k_grid", "l_sampling", "quadrature_loga", "late_source_start", "los_blocks", "compute_transfer",
+    "LosInputs", "los_inputs",
 ]
 
 #: Fiducial distances used only to lay out parameter-independent k grids [Mpc].
@@ -210,23 +212,34 @@ class Transfer(eqx.Module):
     phi: Float[Array, "n_l n_kphi"]
 
 
-def compute_transfer(
+class LosInputs(NamedTuple):
+    """What every line-of-sight integral reads: conformal times of the quadrature nodes, the
+    distance ``chi = tau0 - tau`` [Mpc], and the sources on (transfer k, quadrature node), the
+    CMB ones multiplied by the trapezoid weights."""
+
+    tau: Float[Array, " n_tau"]
+    chi: Float[Array, " n_tau"]
+    s_t: Float[Array, "3 n_q n_tau"]  #: t0, t1, t2 (weighted)
+    s_e: Float[Array, "n_q n_tau"]  #: E (weighted)
+    s_p: Float[Array, "n_q n_tau"]  #: lensing potential on the CMB transfer grid (weighted)
+    s_phi: Float[Array, "n_kphi n_tau"]  #: lensing potential on the lensing grid (not weighted)
+
+
+def los_inputs(
     pert: Perturbations, bg: Background, th: Thermodynamics, prec: Precision, l_max: int,
     nonlinear_lensing: CosmoParams | None = None,
-) -> Transfer:
-    """Line-of-sight integrals of the sources (``pert`` from :func:`cmb_perturbations`, on the
-    modes :func:`cmb_source_modes`) at the multipoles :func:`l_sampling`.
-
-    With ``nonlinear_lensing`` (the parameters, for the primordial spectrum) the lensing-potential
-    source is multiplied by sqrt(P_nl / P_lin) from Halofit, as CLASS's ``non_linear``."""
-    ls = l_sampling(prec, l_max)
+) -> LosInputs:
+    """Sources of :func:`cmb_perturbations` splined onto the transfer k grid and the quadrature
+    nodes. The lensing-potential source is ``(phi + psi) W`` with
+    ``W = sin_K(tau_rec - tau) / (sin_K(tau0 - tau) sin_K(tau0 - tau_rec))`` after ``tau_rec``
+    (CLASS; ``sin_K(x) = x`` when flat); with ``nonlinear_lensing`` (the parameters) it is
+    multiplied by sqrt(P_nl / P_lin) from Halofit, as CLASS's ``non_linear``."""
     kq = transfer_k_grid(prec, l_max)
     kl = lensing_k_grid(prec, l_max)
     ks = cmb_modes(prec, l_max)
     ks_all = cmb_source_modes(prec, l_max)
     if pert.k.shape != ks_all.shape:
         raise ValueError("the sources must be computed by cmb_perturbations(..., l_max) for the same l_max")
-    table = bessel_table(ls, prec.bessel_dx, k_max_cmb(prec, l_max) * prec.bessel_chi_max)
     loga_q = quadrature_loga(prec)
     M_k = jnp.asarray(natural_spline_matrix(tuple(ks), tuple(kq)))
     # the lensing potential is smooth in ln k across the CMB and lensing-only modes
@@ -241,10 +254,12 @@ def compute_transfer(
     chi = tau0 - tau
     w = trapezoid_weights(tau)
     tau_rec = th.tau_rec
+    chi_safe = jnp.where(chi > 0.0, chi, 1.0)
     lens_w = jnp.where(
-        (tau > tau_rec) & (chi > 0.0), (tau_rec - tau) / jnp.where(chi > 0.0, chi, 1.0) / (tau0 - tau_rec), 0.0
+        (tau > tau_rec) & (chi > 0.0),
+        sin_K(tau_rec - tau, bg.K) / sin_K(chi_safe, bg.K) / sin_K(tau0 - tau_rec, bg.K),
+        0.0,
     )
-
     n_cmb = len(ks)
 
     def on_quadrature(name):
@@ -258,8 +273,25 @@ def compute_transfer(
             nonlinear_lensing, pert, bg, ks_all, source_grid(prec, cmb=True), kl, loga_q
         )
     s_t = jnp.stack([on_quadrature(n) * w[None, :] for n in ("t0", "t1", "t2")])  # (3, n_q, n_tau)
-    s_e = on_quadrature("e") * w[None, :]
-    s_p = s_phi[: len(kq)] * w[None, :]
+    return LosInputs(
+        tau=tau, chi=chi, s_t=s_t, s_e=on_quadrature("e") * w[None, :], s_p=s_phi[: len(kq)] * w[None, :], s_phi=s_phi
+    )
+
+
+def compute_transfer(
+    pert: Perturbations, bg: Background, th: Thermodynamics, prec: Precision, l_max: int,
+    nonlinear_lensing: CosmoParams | None = None,
+) -> Transfer:
+    """Line-of-sight integrals of the sources (``pert`` from :func:`cmb_perturbations`, on the
+    modes :func:`cmb_source_modes`) at the multipoles :func:`l_sampling`.
+
+    With ``nonlinear_lensing`` (the parameters, for the primordial spectrum) the lensing-potential
+    source is multiplied by sqrt(P_nl / P_lin) from Halofit, as CLASS's ``non_linear``."""
+    ls = l_sampling(prec, l_max)
+    kq, kl = transfer_k_grid(prec, l_max), lensing_k_grid(prec, l_max)
+    table = bessel_table(ls, prec.bessel_dx, k_max_cmb(prec, l_max) * prec.bessel_chi_max)
+    q = los_inputs(pert, bg, th, prec, l_max, nonlinear_lensing)
+    chi, s_t, s_e, s_p, s_phi = q.chi, q.s_t, q.s_e, q.s_p, q.s_phi
     kq_j, kl_j = jnp.asarray(kq), jnp.asarray(kl)
     n_late = late_source_start(prec)
 
