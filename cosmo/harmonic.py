@@ -60,8 +60,9 @@ class AngularSpectra(eqx.Module):
 def compute_cl(cp: CosmoParams, tr: Transfer, l_max: int) -> AngularSpectra:
     """C_l for ``l <= l_max`` from the transfer functions ``tr`` (computed for the same ``l_max``)."""
 
-    def weight(k):
-        return 4.0 * math.pi * trapezoid_weights(k) / k * primordial_scalar(cp, k)
+    def weight(k, dk):
+        dk = trapezoid_weights(k) if dk is None else dk
+        return 4.0 * math.pi * dk / k * primordial_scalar(cp, k)
 
     n_k = tr.k.shape[0]
     transfers = {"t": tr.t, "e": tr.e, "phi": tr.phi[:, :n_k]}
@@ -72,9 +73,9 @@ def compute_cl(cp: CosmoParams, tr: Transfer, l_max: int) -> AngularSpectra:
     out = {}
     for key, (a, b) in _PAIRS.items():
         if key == "pp":  # the lensing potential alone extends to higher k
-            cl_s = jnp.sum(weight(tr.k_phi)[None, :] * tr.phi**2, axis=1)
+            cl_s = jnp.sum(weight(tr.k_phi, tr.dk_phi)[None, :] * tr.phi**2, axis=1)
         else:
-            cl_s = jnp.sum(weight(tr.k)[None, :] * transfers[a] * transfers[b], axis=1)
+            cl_s = jnp.sum(weight(tr.k, tr.dk)[None, :] * transfers[a] * transfers[b], axis=1)
         cl = (M @ (fac_s * cl_s)) / (ell[2:] * (ell[2:] + 1.0))
         out[key] = jnp.concatenate([jnp.zeros(2), cl])
     out["bb"] = jnp.zeros(l_max + 1)

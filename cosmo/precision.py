@@ -178,6 +178,9 @@ class Precision:
     #: transfer wavenumbers per vectorised chunk of hyperspherical recurrences.
     curvature_chi_max: float = 0.8
     curvature_q_chunk: int = 16
+    #: Closed universes: the C_l sum the integer modes nu = 3 .. curvature_nu_discrete one by one
+    #: (where the sum differs from the integral), then integrate.
+    curvature_nu_discrete: int = 40
 
 
 PRESETS: dict[str, Precision] = {

@@ -101,17 +101,17 @@ def _solve(
     cp: CosmoParams, prec: Precision, pk: bool = False, l_max: int | None = None, lensing: bool = False,
     non_linear: str | None = None, l_max_tensors: int = L_MAX_TENSORS,
 ) -> Solution:
+    if l_max is not None and cp.curvature_sign == 2:
+        raise ValueError(
+            "C_l with a traced Omega_k: the sign of the curvature must be static. Resolve the parameters "
+            "with a concrete Omega_k (cosmo.params.resolve) and differentiate the resolved pytree's Omega_k"
+        )
+    if l_max is not None and cp.curvature_sign != 0 and cp.has_tensors:
+        raise ValueError("tensor modes with spatial curvature are not implemented (give Omega_k = 0 or no r)")
     cp, h_valid = h_from_theta_s(cp, prec)  # no-op unless the input was 100*theta_s
     bg = compute_background(cp, prec)
     th = compute_thermodynamics(cp, bg, prec)
     if l_max is not None:
-        if cp.curvature_sign == 2:
-            raise ValueError(
-                "C_l with a traced Omega_k: the sign of the curvature must be static. Resolve the parameters "
-                "with a concrete Omega_k (cosmo.params.resolve) and differentiate the resolved pytree's Omega_k"
-            )
-        if cp.curvature_sign != 0 and cp.has_tensors:
-            raise ValueError("tensor modes with spatial curvature are not implemented (give Omega_k = 0 or no r)")
         th = eqx.error_if(th, (cp.curvature_sign == 0) & (bg.K != 0.0), "Omega_k != 0 with a flat curvature_sign")
     mp = matter_power(cp, compute_perturbations(cp, bg, th, prec, pk_modes(prec))) if pk else None
     cl = lensed = cl_tensor = None

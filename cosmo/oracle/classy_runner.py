@@ -65,6 +65,14 @@ DERIVED = (
 )
 
 
+#: CLASS cl_ref's hyper_flat_approximation_nu = 1e6 (exact hyperspherical functions everywhere)
+#: fails for closed universes after the whole transfer stage ("index_start_spline outside of
+#: range" in harmonic.c: its spline/trapezoid switch is the flat-approximation index, then the
+#: end of the q list). Closed references use this instead: the flat approximation then only
+#: touches q > 2.5e4 sqrt(K) (0.55/Mpc at Omega_k = -0.01), beyond the projections of l <= 2500.
+CLOSED_FLAT_NU = 2.5e4
+
+
 def make_classy(params: dict[str, Any], recombination: str = "RECFAST", extra: dict[str, Any] | None = None):
     """A computed ``classy.Class`` for our parameter dict (background + thermodynamics)."""
     from classy import Class
@@ -75,6 +83,8 @@ def make_classy(params: dict[str, Any], recombination: str = "RECFAST", extra: d
     settings.setdefault("output", "")
     if extra:
         settings.update(extra)
+    if float(settings.get("Omega_k", 0.0)) < 0.0 and float(settings.get("hyper_flat_approximation_nu", 0.0)) > CLOSED_FLAT_NU:
+        settings["hyper_flat_approximation_nu"] = CLOSED_FLAT_NU
     c.set(settings)
     c.compute()
     return c

@@ -56,7 +56,7 @@ from .local import Local
 
 __all__ = [
     "Layout", "Metric", "metric", "derivatives_tau", "ncdm_fluid_from_hierarchy", "ncdm_species", "curvature_s",
-    "k_cot_K",
+    "k_cot_K", "s2_squared",
 ]
 
 
@@ -66,6 +66,14 @@ def curvature_s(k: Float[Array, ""], K: Float[Array, ""], l_max: int) -> Float[A
     ell = jnp.arange(l_max + 2, dtype=float)
     x = 1.0 - K * (ell**2 - 1.0) / (k * k)
     return jnp.where(x > 0.0, jnp.sqrt(jnp.where(x > 0.0, x, 1.0)), 0.0)
+
+
+def s2_squared(k: Float[Array, ""], K: Float[Array, ""]) -> Float[Array, ""]:
+    """``s_2^2 = 1 - 3K/k^2``, continued below 1/2 by ``exp`` (C1, positive). Only modes with
+    ``s_2^2 >= 5/8`` exist in a closed universe (``nu >= 3``); the continuation keeps the
+    evolution of the static modes below them finite (``eta'`` and the shear divide by ``s_2``)."""
+    x = 1.0 - 3.0 * K / (k * k)
+    return jnp.where(x >= 0.5, x, 0.5 * jnp.exp(2.0 * (jnp.where(x >= 0.5, 0.5, x) - 0.5)))
 
 
 def k_cot_K(K: Float[Array, ""], tau: Float[Array, ""]) -> Float[Array, ""]:
@@ -227,8 +235,8 @@ def metric(
     """
     k2 = k * k
     a2 = loc.a**2
-    s2sq = 1.0 - 3.0 * loc.K / k2  # s_2^2
-    s2 = jnp.sqrt(jnp.maximum(s2sq, 1.0e-300))
+    s2sq = s2_squared(k, loc.K)
+    s2 = jnp.sqrt(s2sq)
     F0, F1, F2 = y[lay.g0], y[lay.g0 + 1], y[lay.g0 + 2]
     N0, N1, N2 = y[lay.ur0], y[lay.ur0 + 1], y[lay.ur0 + 2]
     delta_rho_m = loc.rho_b * y[lay.delta_b] + loc.rho_cdm * y[lay.delta_cdm]

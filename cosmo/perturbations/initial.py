@@ -13,7 +13,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .equations import Layout
+from .equations import Layout, s2_squared
 from .local import Local
 
 __all__ = ["adiabatic_initial_conditions"]
@@ -30,7 +30,7 @@ def adiabatic_initial_conditions(k: Float[Array, ""], loc: Local, lay: Layout) -
     om = loc.a * rho_m / jnp.sqrt(rho_r)  # a = (om^2/4) tau^2 + ... in RD+MD [1/Mpc]
     ktau2 = (k * tau) ** 2
     ktau3 = k * tau * ktau2
-    s2sq = 1.0 - 3.0 * loc.K / (k * k)
+    s2sq = s2_squared(k, loc.K)
 
     delta_g = -ktau2 / 3.0 * (1.0 - om * tau / 5.0) * s2sq
     theta_g = -k * ktau3 / 36.0 * (1.0 - 3.0 * (1.0 + 5.0 * fracb - fracnu) / 20.0 / (1.0 - fracnu) * om * tau) * s2sq
@@ -49,7 +49,7 @@ def adiabatic_initial_conditions(k: Float[Array, ""], loc: Local, lay: Layout) -
     eta = 1.0 - ktau2 / 12.0 / (15.0 + 4.0 * fracnu) * (
         5.0 + 4.0 * s2sq * fracnu - (16.0 * fracnu**2 + 280.0 * fracnu + 325.0) / 10.0 / (2.0 * fracnu + 15.0) * tau * om
     )
-    s2 = jnp.sqrt(jnp.maximum(s2sq, 1.0e-300))
+    s2 = jnp.sqrt(s2sq)
 
     y = jnp.zeros(lay.size)
     y = y.at[lay.eta].set(eta)

@@ -14,9 +14,13 @@ and ``chi = sqrt|K| (tau0 - tau)``. The radial functions of the scalar sources a
 sources are the same functions of (k, tau) as in flat space (:mod:`cosmo.perturbations.sources`),
 on the same transfer k grid; ``C_l = 4 pi int dk/k P_R(k) Delta_l(q(k))^2`` (:mod:`cosmo.harmonic`).
 
-Modes exist for ``k^2 > |K|`` (open: no supercurvature modes) and ``nu >= 3`` (closed), as in CLASS.
-Closed universes are treated with a continuous ``nu`` (the sum over integer ``nu`` of the
-closed spectrum replaced by the integral; ``Phi_l`` vanishes for ``l >= nu``).
+Modes exist for ``k^2 > |K|`` (open: no supercurvature modes) and, in a closed universe, only at
+integer ``nu >= 3``. There the C_l are a sum over modes: as CLASS (whose q list holds every integer
+``nu`` up to ~4000 in cl_ref), a trapezoid over the integer modes ``nu = 3 .. curvature_nu_discrete``
+(sources splined in k to their traced wavenumbers), continued by the integral over the transfer grid
+from the last of them (a partial first interval: the C_l stay smooth in K); above it the integrand
+is smooth on the scale ``delta nu = 1`` and the sum equals the integral. ``Phi_l`` vanishes for
+``l >= nu``.
 
 Cost: the hyperspherical functions are computed for every transfer wavenumber by recurrences in
 ``l`` over the quadrature nodes (no cosmology-independent table exists: they depend on ``nu`` and
@@ -38,6 +42,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ..background import Background
+from ..interpolation import natural_spline_second_derivatives, spline_eval, trapezoid_weights
 from ..precision import Precision
 from ..thermodynamics import Thermodynamics
 from .bessel import bessel_zero_below
@@ -46,7 +51,7 @@ from .transfer import (
     Transfer, late_source_start, l_sampling, lensing_k_grid, los_inputs, transfer_k_grid,
 )
 
-__all__ = ["compute_transfer_curved", "curved_chunks"]
+__all__ = ["compute_transfer_curved", "curved_chunks", "trapezoid_weights_from"]
 
 #: Smallest conformal age [Mpc] assumed by the static bound on sqrt|K| (any sensible cosmology
 #: has tau0 > 10 Gpc; checked at run time through curvature_chi_max).
@@ -76,6 +81,36 @@ def curved_chunks(prec: Precision, ls: np.ndarray, kq: np.ndarray, size: int) ->
         level = next(v for v in (*(int(len(ls) * f) for f in (0.15, 0.3, 0.45, 0.6, 0.75, 0.9)), len(ls)) if v >= n_l)
         classes.setdefault(max(level, 1), []).append(idx)
     return [(np.stack(v), n_l) for n_l, v in sorted(classes.items())]
+
+
+def trapezoid_weights_from(x: Float[Array, " n"], x_c: Float[Array, ""]) -> Float[Array, " n"]:
+    """Weights ``w`` with ``sum(w f) = int_{x_c}^{x_end} f`` by the trapezoid rule on the static
+    ascending nodes ``x``, the value at the traced lower limit ``x_c`` interpolated linearly between
+    its neighbours (continuous in ``x_c``; nodes below it get 0)."""
+    h = jnp.diff(x)
+    j = jnp.clip(jnp.searchsorted(x, x_c, side="right") - 1, 0, x.shape[0] - 2)
+    t = (x_c - x[j]) / h[j]
+    length = x[j + 1] - x_c
+    i = jnp.arange(h.shape[0])
+    left = jnp.where(i > j, 0.5 * h, jnp.where(i == j, 0.5 * length * (1.0 - t), 0.0))
+    right = jnp.where(i > j, 0.5 * h, jnp.where(i == j, 0.5 * length * (1.0 + t), 0.0))
+    zero = jnp.zeros(1, dtype=h.dtype)
+    return jnp.concatenate([left, zero]) + jnp.concatenate([zero, right])
+
+
+def _project(hyper, k, K, sqrtK, inv_S, e_fac, src, ok=True):
+    """Delta_T, Delta_E and Delta_phi (exact) of one wavenumber ``k`` from its hyperspherical
+    functions ``hyper = (Phi, Phi', Phi'')`` (multipoles x nodes) and its weighted sources
+    ``src = (t0, t1, t2, e, phi)`` on the same nodes; ``inv_S = 1 / S(chi)`` (0 at chi = 0)."""
+    phi, dphi, d2phi = hyper
+    n_l = phi.shape[0]
+    s2 = jnp.sqrt(jnp.where(ok, 1.0 - 3.0 * K / (k * k), 1.0))  # closed: < 0 below nu = 2 (unused there)
+    r1 = sqrtK / k * dphi
+    r2 = (3.0 * jnp.abs(K) / (k * k) * d2phi + phi) / (2.0 * s2)
+    csc2 = (sqrtK / k * inv_S) ** 2
+    d_t = phi @ src[0] + r1 @ src[1] + r2 @ src[2]
+    d_e = e_fac[:n_l] / s2 * ((phi * csc2[None, :]) @ src[3])
+    return d_t, d_e, phi @ src[4]
 
 
 def _nu(k, K, sqrtK, sgnK):
@@ -114,41 +149,33 @@ def compute_transfer_curved(
     kq_j = jnp.asarray(kq)
     n_q, n_l = len(kq), len(ls)
 
-    def radial_sums(k_idx, n_lc, nodes, with_e_t):
+    def inverse_S(x):
+        S = jnp.sinh(x) if sgnK < 0 else jnp.sin(x)
+        return jnp.where(S > 0.0, 1.0 / jnp.where(S > 0.0, S, 1.0), 0.0)
+
+    def radial_sums(k_idx, n_lc, nodes):
         """Delta_T, Delta_E, Delta_phi (exact) of the wavenumbers ``k_idx`` (one chunk) at the first
         ``n_lc`` multipoles, integrating the quadrature ``nodes`` (a static slice)."""
         k = kq_j[k_idx]
         nu, valid = _nu(k, K, sqrtK, sgnK)
         x = chi[nodes]
-        S = jnp.sinh(x) if sgnK < 0 else jnp.sin(x)
-        S_safe = jnp.where(S > 0.0, S, 1.0)
-        ls_c = ls[:n_lc]
+        inv_S = inverse_S(x)
 
-        def one(nu_i, k_i, i):
-            phi, dphi, d2phi = hyperspherical(ls_c, nu_i, x, sgnK)
-            s2 = jnp.sqrt(1.0 - 3.0 * K / (k_i * k_i))
-            r1 = sqrtK / k_i * dphi
-            r2 = (3.0 * absK / (k_i * k_i) * d2phi + phi) / (2.0 * s2)
-            csc2 = jnp.where(S > 0.0, (sqrtK / (k_i * S_safe)) ** 2, 0.0)
-            t0, t1, t2 = (inp.s_t[j, i, nodes] for j in range(3))
-            d_t = phi @ t0 + r1 @ t1 + r2 @ t2
-            d_e = e_fac[:n_lc] / s2 * ((phi * csc2[None, :]) @ inp.s_e[i, nodes])
-            d_p = phi @ inp.s_p[i, nodes]
-            return d_t, d_e, d_p
+        def one(nu_i, k_i, i, ok):
+            src = (inp.s_t[0, i, nodes], inp.s_t[1, i, nodes], inp.s_t[2, i, nodes], inp.s_e[i, nodes], inp.s_p[i, nodes])
+            return _project(hyperspherical(ls[:n_lc], nu_i, x, sgnK), k_i, K, sqrtK, inv_S, e_fac, src, ok)
 
-        d_t, d_e, d_p = (jnp.where(valid[:, None], a, 0.0) for a in jax.vmap(one)(nu, k, k_idx))  # (chunk, n_lc)
-        pad = ((0, 0), (0, n_l - n_lc))
-        return tuple(jnp.pad(a, pad) for a in (d_t, d_e, d_p))
+        out = jax.vmap(one)(nu, k, k_idx, valid)  # each (chunk, n_lc)
+        return tuple(jnp.pad(jnp.where(valid[:, None], a, 0.0), ((0, 0), (0, n_l - n_lc))) for a in out)
 
     def accumulate(chunks, nodes, l_limit=None):
         out = [jnp.zeros((n_q, n_l)) for _ in range(3)]
         for idx, n_lc in chunks:
             if l_limit is not None:
                 n_lc = min(n_lc, int(np.sum(ls <= l_limit)))
-            res = jax.lax.map(jax.checkpoint(lambda ix, n=n_lc: radial_sums(ix, n, nodes, True)), jnp.asarray(idx))
+            res = jax.lax.map(jax.checkpoint(lambda ix, n=n_lc: radial_sums(ix, n, nodes)), jnp.asarray(idx))
             flat_idx = idx.reshape(-1)
-            for j in range(3):
-                # padded repeats of the last index write the same value twice: use a max-free set
+            for j in range(3):  # a padded chunk repeats its last index with the same values
                 out[j] = out[j].at[flat_idx].set(res[j].reshape(len(flat_idx), n_l))
         return out
 
@@ -178,11 +205,46 @@ def compute_transfer_curved(
         r_l = x_l / sqrtK
         s = jax.vmap(lambda c, row: jnp.interp(c, chi_rev, row[::-1], left=0.0, right=0.0))(r_l, s_phi)
         i_phi_flat = jnp.sqrt(jnp.pi / (2.0 * ll)) * (1.0 - 0.25 / ll + 1.0 / (32.0 * ll * ll))
-        fac = (1.0 - K * ll * ll / (ql * ql)) ** -0.25
-        return jnp.where(inside & valid_l, i_phi_flat * s / ql * fac, 0.0)
+        use = inside & valid_l
+        fac = jnp.where(use, 1.0 - K * ll * ll / (ql * ql), 1.0) ** -0.25  # > 0 where used (double where)
+        return jnp.where(use, i_phi_flat * s / ql * fac, 0.0)
 
     n_exact = int(np.sum(ls <= prec.l_switch_limber))
     phi_exact = jnp.pad(d_p[:, :n_exact].T, ((0, 0), (0, len(kl) - n_q)))
     phi_limber = jax.vmap(limber)(jnp.asarray(ls_f[n_exact:]))
     phi = jnp.concatenate([phi_exact, phi_limber])
-    return Transfer(l=tuple(int(v) for v in ls), k=kq_j, t=d_t.T, e=d_e.T, k_phi=kl_j, phi=phi)
+    if sgnK < 0:
+        return Transfer(l=tuple(int(v) for v in ls), k=kq_j, t=d_t.T, e=d_e.T, k_phi=kl_j, phi=phi)
+
+    # closed: the integer modes nu = 3 .. N, then the integral from k(N) on the transfer grids
+    nu_d = np.arange(3.0, prec.curvature_nu_discrete + 1.0)
+    k_d = sqrtK * jnp.sqrt(jnp.asarray(nu_d) ** 2 - 1.0)
+    k_N = k_d[-1]
+    # sources at k_d: natural spline in k on the transfer grid below a static bound on k(N)
+    k_bound = prec.curvature_chi_max / _TAU0_MIN * float(nu_d[-1])
+    n_sub = min(n_q, int(np.searchsorted(kq, k_bound)) + 3)
+    n_tau = inp.chi.shape[0]
+    cols = jnp.concatenate([inp.s_t[0, :n_sub], inp.s_t[1, :n_sub], inp.s_t[2, :n_sub], inp.s_e[:n_sub], inp.s_p[:n_sub]], axis=1)
+    k_sub = jnp.asarray(kq[:n_sub])
+    y2 = natural_spline_second_derivatives(k_sub, cols)
+    src = jax.vmap(lambda kk: spline_eval(kk, k_sub, cols, y2))(k_d).reshape(len(nu_d), 5, n_tau)
+    ls_d = ls[ls < nu_d[-1]]
+    n_ld = len(ls_d)
+    inv_S = inverse_S(chi)
+
+    def discrete(nu_i, k_i, s_i):
+        out = _project(hyperspherical(ls_d, nu_i, chi, 1), k_i, K, sqrtK, inv_S, e_fac, tuple(s_i))
+        return tuple(jnp.pad(a, (0, n_l - n_ld)) for a in out)
+
+    dd_t, dd_e, dd_p = jax.vmap(discrete)(jnp.asarray(nu_d), k_d, src)  # (n_d, n_l)
+    w_d = trapezoid_weights(k_d)
+    return Transfer(
+        l=tuple(int(v) for v in ls),
+        k=jnp.concatenate([k_d, kq_j]),
+        t=jnp.concatenate([dd_t.T, d_t.T], axis=1),
+        e=jnp.concatenate([dd_e.T, d_e.T], axis=1),
+        k_phi=jnp.concatenate([k_d, kl_j]),
+        phi=jnp.concatenate([dd_p.T, phi], axis=1),
+        dk=jnp.concatenate([w_d, trapezoid_weights_from(kq_j, k_N)]),
+        dk_phi=jnp.concatenate([w_d, trapezoid_weights_from(kl_j, k_N)]),
+    )

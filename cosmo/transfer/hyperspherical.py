@@ -202,7 +202,8 @@ def _raw(ls_t: tuple[int, ...], sgnK: int, nu: Array, chi: Array):
     # (1) backward ratio rho_l = P_l / Phi_{l-1}, from the local minimal root at L_top + 1
     B = (2.0 * L_top + 3.0) * cot
     A = a2(L_top + 1.0)
-    den = B + jnp.sqrt(jnp.maximum(B * B - 4.0 * A, 0.0))
+    disc = B * B - 4.0 * A  # complex roots (< 0): start from 0 (double where: no NaN tangent)
+    den = B + jnp.where(disc > 0.0, jnp.sqrt(jnp.where(disc > 0.0, disc, 1.0)), 0.0)
     rho_start = jnp.where(den > 0.0, 2.0 * A / jnp.where(den > 0.0, den, 1.0), 0.0)
 
     def back(rho_next, l):

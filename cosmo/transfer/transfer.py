@@ -202,7 +202,8 @@ def los_blocks(prec: Precision, ls: np.ndarray, kq: np.ndarray) -> list[LosBlock
 
 class Transfer(eqx.Module):
     """Transfer functions ``t, e [i_l, i_k]`` at multipoles ``l`` and wavenumbers ``k``, and of
-    the lensing potential ``phi [i_l, i_kphi]`` on ``k_phi`` (which starts with ``k``)."""
+    the lensing potential ``phi [i_l, i_kphi]`` on ``k_phi`` (which starts with ``k``), with the
+    quadrature weights in ``k`` of the C_l integrals (``None``: trapezoid on the nodes)."""
 
     l: tuple[int, ...] = eqx.field(static=True)  #: sampled multipoles
     k: Float[Array, " n_k"]
@@ -210,6 +211,8 @@ class Transfer(eqx.Module):
     e: Float[Array, "n_l n_k"]
     k_phi: Float[Array, " n_kphi"]
     phi: Float[Array, "n_l n_kphi"]
+    dk: Float[Array, " n_k"] | None = None  #: weights of int dk on ``k`` (closed universes: a sum over modes)
+    dk_phi: Float[Array, " n_kphi"] | None = None  #: the same on ``k_phi``
 
 
 class LosInputs(NamedTuple):
