@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import cosmo
-from cosmo.oracle.cosmologies import COSMOLOGIES, PLANCK2018
+from cosmo.oracle.cosmologies import PLANCK2018
 from cosmo.perturbations.equations import curvature_s, k_cot_K
 from tests.test_perturbations import pk_at_nodes
 
@@ -100,26 +100,18 @@ _CURVED = ["omk_pos"]
 def test_curved_cl_low_l_match_class(name):
     """Unlensed C_l for l <= 250 (internal l_max 750: every mode the hyperspherical projection
     needs there) at the issue's 1e-3 targets."""
-    from tests.test_cl import TOL, reference, worst_errors
+    from tests.test_cl import check_unlensed_cl
 
-    sol = cosmo.solve(COSMOLOGIES[name], l_max=250)
-    cl = {key: np.asarray(value) for key, value in sol.cl.as_dict().items()}
-    errors = worst_errors(cl, reference(name), 250, 250)
-    print(name, {key: f"{value:.2e}" for key, value in errors.items()})
-    assert all(e < TOL for e in errors.values()), errors
+    check_unlensed_cl(name, 250, 250)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _CURVED)
 def test_curved_cl_match_class(name):
     """Unlensed TT, EE, TE for l <= 2500 and phi-phi for l <= 2000 at the issue's targets."""
-    from tests.test_cl import TOL, reference, worst_errors
+    from tests.test_cl import check_unlensed_cl
 
-    sol = cosmo.solve(COSMOLOGIES[name], l_max=2500)
-    cl = {key: np.asarray(value) for key, value in sol.cl.as_dict().items()}
-    errors = worst_errors(cl, reference(name), 2500, 2000)
-    print(name, {key: f"{value:.2e}" for key, value in errors.items()})
-    assert all(e < TOL for e in errors.values()), errors
+    check_unlensed_cl(name, 2500, 2000)
 
 
 def test_curved_cl_refuse_traced_sign_and_tensors():
