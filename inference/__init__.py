@@ -1,6 +1,8 @@
-"""inference: gradient-based sampling of cosmological parameters (to come).
+"""inference: gradient-based sampling of cosmological parameters.
 
-Will hold NUTS/HMC runs (numpyro and blackjax), MAP fits (optax), ArviZ output,
-resumable chains, multi-GPU execution and the YAML-driven CLI (``cosmo sample``).
-It talks to the solver only through the Theory protocol of ``likelihoods``.
+NUTS/HMC runs (numpyro and blackjax, :mod:`inference.samplers`), MAP fits with optax
+(:mod:`inference.bestfit`), ArviZ and GetDist output, resumable chains, multi-device sharding,
+YAML run configurations (:mod:`inference.config`), the ``cosmo`` command line
+(:mod:`inference.cli`) and the validation report against CLASS (:mod:`inference.validate`).
+It talks to the solver only through the Theory protocol of :mod:`likelihoods`.
 """

@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import sys
 
-import cosmo.cli
-import data.cli
-import likelihoods.cli
+# Before equinox is imported (it reads this once): a runtime failure inside a compiled solver
+# program (a Newton iteration that does not converge at an extreme parameter point) returns NaN,
+# which the posterior turns into -inf, instead of aborting a chain; and programs without host
+# callbacks (equinox's default "raise" mode is one) are what JAX's persistent compilation cache
+# can store, so a repeated or resumed run skips the solver's compilation.
+os.environ.setdefault("EQX_ON_ERROR", "nan")
+
+import cosmo.cli  # noqa: E402
+import data.cli  # noqa: E402
+import likelihoods.cli  # noqa: E402
 
 
 def _load(args):

@@ -9,12 +9,39 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
+import shutil
+import tempfile
 
 import pytest
 
-import cosmo
-from cosmo.oracle.compare import load_reference
-from cosmo.oracle.cosmologies import COSMOLOGIES
+#: Compiled XLA programs are shared by the test processes of one run through JAX's persistent
+#: cache (both xdist workers, and every test file, compile the same solver programs; compilation
+#: is most of the suite's time): a fresh directory per run unless $COSMO_TEST_JAX_CACHE names a
+#: persistent one (or "off"). JAX does not cache programs with host callbacks, which equinox's
+#: runtime checks (``eqx.error_if``, diffrax/optimistix failures) are in its default "raise"
+#: mode; the suite runs them in "nan" mode, the sampler's semantics (no test relies on a runtime
+#: raise). Both must be set before equinox is imported and before the first compilation.
+os.environ.setdefault("EQX_ON_ERROR", "nan")
+TEST_JAX_CACHE = "COSMO_TEST_JAX_CACHE"
+_OWNED_CACHE: list[str] = []
+if not os.environ.get(TEST_JAX_CACHE) and "PYTEST_XDIST_WORKER" not in os.environ:
+    os.environ[TEST_JAX_CACHE] = tempfile.mkdtemp(prefix="cosmo-test-jax-cache-")
+    _OWNED_CACHE.append(os.environ[TEST_JAX_CACHE])
+if os.environ.get(TEST_JAX_CACHE, "off").lower() not in ("", "0", "off", "none"):
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", os.environ[TEST_JAX_CACHE])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+
+
+def pytest_unconfigure(config):
+    for path in _OWNED_CACHE:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+import cosmo  # noqa: E402  (after the settings above)
+from cosmo.oracle.compare import load_reference  # noqa: E402
+from cosmo.oracle.cosmologies import COSMOLOGIES  # noqa: E402
 
 REFERENCE_DIR = pathlib.Path(__file__).parent / "reference"
 #: Real data for the likelihood tests: $COSMO_DATA_DIR, else ../shared/data beside the repository.

@@ -41,6 +41,16 @@ STEP = {"omega_b": 2e-6, "omega_cdm": 1e-5, "h": 5e-5, "ln10^{10}A_s": 1e-4, "n_
         "tau_reio": 5e-5, "m_ncdm": 5e-4, "w0_fld": 5e-4, "wa_fld": 1e-3}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _no_compilation_cache_writes():
+    """This file's programs (reverse mode through the whole solver) are its own: storing them in
+    the suite's shared compilation cache (conftest.py) would only cost time and memory."""
+    previous = jax.config.jax_persistent_cache_min_compile_time_secs
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0e9)
+    yield
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", previous)
+
+
 @functools.cache
 def chi2_function(base_name: str, prec: str, l_max: int):
     """chi2(x) for x = the parameters NAMES, against mock data at base + SHIFT; one compiled

@@ -93,7 +93,7 @@ def test_pk_gradient_in_omega_k():
         assert np.max(np.abs(fd)) > 1e-2
 
 
-_CURVED = ["omk_pos"]
+_CURVED = ["omk_pos", "omk_neg"]
 
 
 @pytest.mark.parametrize("name", _CURVED)

@@ -54,7 +54,7 @@ SIGMA8_TOL = 5.0e-4  # the issue's target
     "name",
     ["planck2018"] + [
         pytest.param(n, marks=pytest.mark.slow)
-        for n in ("box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15", "mnu_3deg", "omk_pos")
+        for n in ("box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15", "mnu_3deg", "omk_pos", "omk_neg")
     ],
 )
 def test_pk_lin_and_sigma8_match_class(name):
@@ -73,7 +73,7 @@ def test_pk_lin_and_sigma8_match_class(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["planck2018", "box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15", "mnu_3deg", "omk_pos"]
+    "name", ["planck2018", "box_low", "box_high", "neff_3p5", "w0wa", "mnu_0p15", "mnu_3deg", "omk_pos", "omk_neg"]
 )
 def test_linear_pk_modes_match_class(name):
     ref = reference(name)

@@ -16,8 +16,9 @@ on the same transfer k grid; ``C_l = 4 pi int dk/k P_R(k) Delta_l(q(k))^2`` (:mo
 
 Modes exist for ``k^2 > |K|`` (open: no supercurvature modes) and, in a closed universe, only at
 integer ``nu >= 3``. There the C_l are a sum over modes: as CLASS (whose q list holds every integer
-``nu`` up to ~4000 in cl_ref), a trapezoid over the integer modes ``nu = 3 .. curvature_nu_discrete``
-(sources splined in k to their traced wavenumbers), continued by the integral over the transfer grid
+``nu`` up to ~4000 in cl_ref), a sum over the integer modes ``nu = 3 .. curvature_nu_discrete``
+(weight ``dk/dnu``, the last one halved; sources splined in k to their traced wavenumbers),
+continued by the trapezoid integral over the transfer grid
 from the last of them (a partial first interval: the C_l stay smooth in K); above it the integrand
 is smooth on the scale ``delta nu = 1`` and the sum equals the integral. ``Phi_l`` vanishes for
 ``l >= nu``.
@@ -42,7 +43,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ..background import Background
-from ..interpolation import natural_spline_second_derivatives, spline_eval, trapezoid_weights
+from ..interpolation import natural_spline_second_derivatives, spline_eval
 from ..precision import Precision
 from ..thermodynamics import Thermodynamics
 from .bessel import bessel_zero_below
@@ -237,7 +238,10 @@ def compute_transfer_curved(
         return tuple(jnp.pad(a, (0, n_l - n_ld)) for a in out)
 
     dd_t, dd_e, dd_p = jax.vmap(discrete)(jnp.asarray(nu_d), k_d, src)  # (n_d, n_l)
-    w_d = trapezoid_weights(k_d)
+    # a discrete sum: one unit of nu per integer mode, dk = (dk/dnu) dnu = sqrt(K) nu / sqrt(nu^2 - 1)
+    # (a trapezoid in k gives the first mode half its weight: CLASS adds the missing half of nu = 3
+    # in harmonic.c); the last mode has half its weight, the integral from k(N) continues the rule
+    w_d = sqrtK * jnp.asarray(nu_d / np.sqrt(nu_d**2 - 1.0) * np.r_[np.ones(len(nu_d) - 1), 0.5])
     return Transfer(
         l=tuple(int(v) for v in ls),
         k=jnp.concatenate([k_d, kq_j]),
