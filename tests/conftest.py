@@ -24,14 +24,19 @@ import pytest
 os.environ.setdefault("EQX_ON_ERROR", "nan")
 TEST_JAX_CACHE = "COSMO_TEST_JAX_CACHE"
 _OWNED_CACHE: list[str] = []
-if not os.environ.get(TEST_JAX_CACHE) and "PYTEST_XDIST_WORKER" not in os.environ:
-    os.environ[TEST_JAX_CACHE] = tempfile.mkdtemp(prefix="cosmo-test-jax-cache-")
-    _OWNED_CACHE.append(os.environ[TEST_JAX_CACHE])
-if os.environ.get(TEST_JAX_CACHE, "off").lower() not in ("", "0", "off", "none"):
+
+
+def pytest_configure(config):
+    """The controller makes the run's cache directory before the xdist workers start (they
+    inherit it through the environment); nothing is compiled before this hook."""
     import jax
 
-    jax.config.update("jax_compilation_cache_dir", os.environ[TEST_JAX_CACHE])
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    if not os.environ.get(TEST_JAX_CACHE) and not hasattr(config, "workerinput"):
+        os.environ[TEST_JAX_CACHE] = tempfile.mkdtemp(prefix="cosmo-test-jax-cache-")
+        _OWNED_CACHE.append(os.environ[TEST_JAX_CACHE])
+    if os.environ.get(TEST_JAX_CACHE, "off").lower() not in ("", "0", "off", "none"):
+        jax.config.update("jax_compilation_cache_dir", os.environ[TEST_JAX_CACHE])
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 
 
 def pytest_unconfigure(config):
