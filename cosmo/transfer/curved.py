@@ -44,6 +44,7 @@ from jaxtyping import Array, Float
 
 from ..background import Background
 from ..interpolation import natural_spline_second_derivatives, spline_eval
+from ..perturbations.equations import s2_squared
 from ..precision import Precision
 from ..thermodynamics import Thermodynamics
 from .bessel import bessel_zero_below
@@ -99,13 +100,13 @@ def trapezoid_weights_from(x: Float[Array, " n"], x_c: Float[Array, ""]) -> Floa
     return jnp.concatenate([left, zero]) + jnp.concatenate([zero, right])
 
 
-def _project(hyper, k, K, sqrtK, inv_S, e_fac, src, ok=True):
+def _project(hyper, k, K, sqrtK, inv_S, e_fac, src):
     """Delta_T, Delta_E and Delta_phi (exact) of one wavenumber ``k`` from its hyperspherical
     functions ``hyper = (Phi, Phi', Phi'')`` (multipoles x nodes) and its weighted sources
     ``src = (t0, t1, t2, e, phi)`` on the same nodes; ``inv_S = 1 / S(chi)`` (0 at chi = 0)."""
     phi, dphi, d2phi = hyper
     n_l = phi.shape[0]
-    s2 = jnp.sqrt(jnp.where(ok, 1.0 - 3.0 * K / (k * k), 1.0))  # closed: < 0 below nu = 2 (unused there)
+    s2 = jnp.sqrt(s2_squared(k, K))  # exact for every existing mode (s_2^2 >= 5/8); finite below
     r1 = sqrtK / k * dphi
     r2 = (3.0 * jnp.abs(K) / (k * k) * d2phi + phi) / (2.0 * s2)
     csc2 = (sqrtK / k * inv_S) ** 2
@@ -162,11 +163,11 @@ def compute_transfer_curved(
         x = chi[nodes]
         inv_S = inverse_S(x)
 
-        def one(nu_i, k_i, i, ok):
+        def one(nu_i, k_i, i):
             src = (inp.s_t[0, i, nodes], inp.s_t[1, i, nodes], inp.s_t[2, i, nodes], inp.s_e[i, nodes], inp.s_p[i, nodes])
-            return _project(hyperspherical(ls[:n_lc], nu_i, x, sgnK), k_i, K, sqrtK, inv_S, e_fac, src, ok)
+            return _project(hyperspherical(ls[:n_lc], nu_i, x, sgnK), k_i, K, sqrtK, inv_S, e_fac, src)
 
-        out = jax.vmap(one)(nu, k, k_idx, valid)  # each (chunk, n_lc)
+        out = jax.vmap(one)(nu, k, k_idx)  # each (chunk, n_lc)
         return tuple(jnp.pad(jnp.where(valid[:, None], a, 0.0), ((0, 0), (0, n_l - n_lc))) for a in out)
 
     def accumulate(chunks, nodes, l_limit=None):
