@@ -6,7 +6,10 @@ test reuses the session-wide cache of solutions.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
+import gc
 import os
 import pathlib
 import shutil
@@ -57,6 +60,30 @@ DATA_DIR = pathlib.Path(os.environ.setdefault(
 os.environ.setdefault("COSMO_JAX_CACHE", "off")
 requires_data = pytest.mark.skipif(
     not DATA_DIR.is_dir(), reason=f"no data directory at {DATA_DIR} (set COSMO_DATA_DIR; `cosmo data install`)")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """After each test file, drop the in-memory compiled programs and hand the freed heap back
+    to the system. Each worker would otherwise keep every program it ever compiled (7-10 GB
+    per worker by the end of the suite, measured), and two workers compiling reverse-mode
+    programs on top of that exhausted the 24 GB of a CI machine. A later file needing the same
+    program re-traces it and loads the compiled code from the run's persistent cache."""
+    yield
+    import jax
+
+    jax.clear_caches()
+    gc.collect()
+    _malloc_trim()
+
+
+def _malloc_trim() -> None:
+    libc = ctypes.util.find_library("c")
+    if libc:
+        try:
+            ctypes.CDLL(libc).malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
 
 
 @functools.cache
