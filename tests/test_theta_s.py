@@ -9,6 +9,8 @@ import pytest
 
 import cosmo
 from cosmo.oracle.cosmologies import COSMOLOGIES
+from cosmo.precision import get_precision
+from cosmo.shooting import h_from_theta_s
 
 from .conftest import reference
 
@@ -29,43 +31,54 @@ def test_h_from_class_theta_s(name):
     assert abs(float(sol.thermo.theta_s_100) - theta_class) < 1e-10
 
 
-def _gradient_check(outputs, n_out: int):
-    """At CLASS's derived 100*theta_s of planck2018: h = CLASS's input h (1e-5), then the
-    gradient of ``outputs`` against central finite differences."""
+def _theta_s_point():
+    """planck2018 without h at CLASS's derived 100*theta_s: the inputs (100 theta_s, omega_b,
+    omega_cdm) and a function of them giving the other parameters."""
     base = without_h("planck2018")
     theta_class = float(reference("recfast")[1]["planck2018"]["derived/100*theta_s"])
     x0 = jnp.array([theta_class, base["omega_b"], base["omega_cdm"]])
+    return x0, lambda x: {**base, "100*theta_s": x[0], "omega_b": x[1], "omega_cdm": x[2]}
 
-    def observables(x):
-        sol = cosmo.solve({**base, "100*theta_s": x[0], "omega_b": x[1], "omega_cdm": x[2]})
-        return outputs(sol)
 
-    h = float(cosmo.solve({**base, "100*theta_s": theta_class}).background.h)
-    assert abs(h / COSMOLOGIES["planck2018"]["h"] - 1) < 1e-5
-
-    # one reverse-mode program (a weighted sum) evaluated per output: no vmap of the custom VJP
-    grad = jax.jit(jax.grad(lambda x, w: jnp.dot(w, observables(x))))
-    jac = np.stack([np.asarray(grad(x0, jnp.eye(n_out)[i])) for i in range(n_out)])
+def _assert_matches_central_differences(jac, observables, x0):
+    """``jac[i, j]`` = d observables_i / d x_j against central finite differences (1e-4)."""
     steps = (2e-5, 2e-6, 2e-5)
     for j, dx in enumerate(steps):
         fd = (np.asarray(observables(x0.at[j].add(dx))) - np.asarray(observables(x0.at[j].add(-dx)))) / (2 * dx)
-        for i in range(n_out):
+        for i in range(jac.shape[0]):
             assert abs(jac[i, j] / fd[i] - 1.0) < 1e-4, (i, j, jac[i, j], fd[i])
 
 
 def test_h_gradient_matches_finite_differences():
     """dh/d(100 theta_s, omega_b, omega_cdm): the implicit-function derivative of the shooting
-    vs central finite differences (1e-4 relative). Derivatives of everything else with respect
-    to h are tested in test_gradients.py; the chain through the whole solve is the slow test."""
-    _gradient_check(lambda sol: sol.background.h[None], 1)
+    (reverse mode through :func:`cosmo.shooting.h_from_theta_s` alone) vs central finite
+    differences of the h that :func:`cosmo.solve` finds (1e-4 relative); first, h = CLASS's input
+    h (1e-5) at CLASS's derived theta_s. Derivatives of everything else with respect to h are
+    tested in test_gradients.py; the chain through the whole solve is the slow test."""
+    x0, params = _theta_s_point()
+    prec = get_precision("default")
+
+    def solved_h(x):
+        return cosmo.solve(params(x)).background.h
+
+    assert abs(float(solved_h(x0)) / COSMOLOGIES["planck2018"]["h"] - 1) < 1e-5
+    grad = jax.jit(jax.grad(lambda x: h_from_theta_s(cosmo.resolve(params(x)), prec)[0].h))(x0)
+    _assert_matches_central_differences(np.asarray(grad)[None], lambda x: solved_h(x)[None], x0)
 
 
 @pytest.mark.slow
 def test_theta_s_gradients_match_finite_differences():
     """d(h, rs_d, D_A(z=1), z_star)/d(100 theta_s, omega_b, omega_cdm) through the whole solve."""
-    _gradient_check(
-        lambda sol: jnp.stack([sol.background.h, sol.thermo.rs_d, sol.background.angular_distance(1.0),
-                               sol.thermo.z_star]), 4)
+    x0, params = _theta_s_point()
+
+    def observables(x):
+        sol = cosmo.solve(params(x))
+        return jnp.stack([sol.background.h, sol.thermo.rs_d, sol.background.angular_distance(1.0), sol.thermo.z_star])
+
+    # one reverse-mode program (a weighted sum) evaluated per output: no vmap of the custom VJP
+    grad = jax.jit(jax.grad(lambda x, w: jnp.dot(w, observables(x))))
+    jac = np.stack([np.asarray(grad(x0, jnp.eye(4)[i])) for i in range(4)])
+    _assert_matches_central_differences(jac, observables, x0)
 
 
 def test_unreachable_theta_s_gives_nan_not_an_exception():
