@@ -17,10 +17,11 @@ on the same transfer k grid; ``C_l = 4 pi int dk/k P_R(k) Delta_l(q(k))^2`` (:mo
 Modes exist for ``k^2 > |K|`` (open: no supercurvature modes) and, in a closed universe, only at
 integer ``nu >= 3``. There the C_l are a sum over modes: as CLASS (whose q list holds every integer
 ``nu`` up to ~4000 in cl_ref), a sum over the integer modes ``nu = 3 .. curvature_nu_discrete``
-(weight ``dk/dnu``, the last one halved; sources splined in k to their traced wavenumbers),
-continued by the trapezoid integral over the transfer grid
-from the last of them (a partial first interval: the C_l stay smooth in K); above it the integrand
-is smooth on the scale ``delta nu = 1`` and the sum equals the integral. ``Phi_l`` vanishes for
+(weight ``dk/dnu``; sources splined in k to their traced wavenumbers), continued by the
+trapezoid integral over the transfer grid from the last of them (a partial first interval: the
+C_l stay smooth in K), joined by Euler-Maclaurin's end terms ``f(N)/2 - f'(N)/12`` with
+``f'(N)`` from the modes ``N -+ 1`` (Gregory's rule); above ``N`` the integrand is smooth on the
+scale ``delta nu = 1`` and the sum equals the integral. ``Phi_l`` vanishes for
 ``l >= nu``.
 
 Cost: the hyperspherical functions are computed for every transfer wavenumber by recurrences in
@@ -218,10 +219,12 @@ def compute_transfer_curved(
     if sgnK < 0:
         return Transfer(l=tuple(int(v) for v in ls), k=kq_j, t=d_t.T, e=d_e.T, k_phi=kl_j, phi=phi)
 
-    # closed: the integer modes nu = 3 .. N, then the integral from k(N) on the transfer grids
-    nu_d = np.arange(3.0, prec.curvature_nu_discrete + 1.0)
+    # closed: the integer modes nu = 3 .. N (and N + 1 for the end correction), then the integral
+    # from k(N) on the transfer grids
+    n_disc = prec.curvature_nu_discrete
+    nu_d = np.arange(3.0, n_disc + 2.0)
     k_d = sqrtK * jnp.sqrt(jnp.asarray(nu_d) ** 2 - 1.0)
-    k_N = k_d[-1]
+    k_N = k_d[-2]
     # sources at k_d: natural spline in k on the transfer grid below a static bound on k(N)
     k_bound = prec.curvature_chi_max / _TAU0_MIN * float(nu_d[-1])
     n_sub = min(n_q, int(np.searchsorted(kq, k_bound)) + 3)
@@ -241,8 +244,12 @@ def compute_transfer_curved(
     dd_t, dd_e, dd_p = jax.vmap(discrete)(jnp.asarray(nu_d), k_d, src)  # (n_d, n_l)
     # a discrete sum: one unit of nu per integer mode, dk = (dk/dnu) dnu = sqrt(K) nu / sqrt(nu^2 - 1)
     # (a trapezoid in k gives the first mode half its weight: CLASS adds the missing half of nu = 3
-    # in harmonic.c); the last mode has half its weight, the integral from k(N) continues the rule
-    w_d = sqrtK * jnp.asarray(nu_d / np.sqrt(nu_d**2 - 1.0) * np.r_[np.ones(len(nu_d) - 1), 0.5])
+    # in harmonic.c). The sum over nu >= N is the integral from N plus Euler-Maclaurin's end terms,
+    # f(N)/2 - f'(N)/12 + ...; f'(N) = (f(N+1) - f(N-1))/2 (Gregory's rule). Without the f' term
+    # the C_l at l ~ 0.3 N (the multipoles the modes near N project onto) were off by up to 7e-4.
+    per_nu = np.ones(len(nu_d))
+    per_nu[-3:] = (1.0 + 1.0 / 24.0, 0.5, -1.0 / 24.0)
+    w_d = sqrtK * jnp.asarray(nu_d / np.sqrt(nu_d**2 - 1.0) * per_nu)
     return Transfer(
         l=tuple(int(v) for v in ls),
         k=jnp.concatenate([k_d, kq_j]),
