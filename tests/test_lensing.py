@@ -125,7 +125,7 @@ def test_lensing_stage_matches_class_on_its_own_input(name):
     tensor modes, tensor_r0p1: the unlensed BB is lensed too).
 
     Measured over l <= 2450: TT <= 1.2e-5, EE <= 2.9e-5, TE <= 2.2e-5, BB <= 3.6e-4 (planck2018,
-    box_low, box_high, mnu_0p15). Over the last 50 multipoles CLASS's lensed C_l are a spline through its
+    box_low, box_high, box_mixed_a/b, mnu_0p15, neff_3p5, w0wa). Over the last 50 multipoles CLASS's lensed C_l are a spline through its
     sampled l that ends just above 2500 (EE up to 1.5e-4 at l = 2500 for mnu_0p15), and BB at
     l ~ 2500 is limited by CLASS's own quadrature (l + 1000 nodes): 4.6e-4 to 4.9e-4."""
     ref = lensed_reference(name)
