@@ -221,8 +221,7 @@ def compute_transfer_curved(
 
     # closed: the integer modes nu = 3 .. N (and N + 1 for the end correction), then the integral
     # from k(N) on the transfer grids
-    n_disc = prec.curvature_nu_discrete
-    nu_d = np.arange(3.0, n_disc + 2.0)
+    nu_d = np.arange(3.0, prec.curvature_nu_discrete + 2.0)
     k_d = sqrtK * jnp.sqrt(jnp.asarray(nu_d) ** 2 - 1.0)
     k_N = k_d[-2]
     # sources at k_d: natural spline in k on the transfer grid below a static bound on k(N)
