@@ -2,7 +2,7 @@
 
 ``C_l^{XY} = 4 pi int dk/k P_R(k) Delta^X_l(k) Delta^Y_l(k)`` (trapezoid on the transfer
 k grid; phi-phi on its extended lensing grid), computed at the sampled multipoles and splined in l (natural cubic spline of
-``l(l+1) C_l``) to every l. C_l are dimensionless (temperature in units of T_cmb), like
+``l(l+1) C_l``, and of the flatter ``[l(l+1)]^2 C_l`` for phi-phi) to every l. C_l are dimensionless (temperature in units of T_cmb), like
 classy's ``raw_cl``: keys ``tt, ee, te, bb, pp, tp``; ``pp`` is the lensing potential.
 
 Tensor modes (:func:`compute_tensor_cl`): ``C_l = 4 pi int dk/k P_h(k) Delta^X_l Delta^Y_l`` for
@@ -76,7 +76,8 @@ def compute_cl(cp: CosmoParams, tr: Transfer, l_max: int) -> AngularSpectra:
             cl_s = jnp.sum(weight(tr.k_phi, tr.dk_phi)[None, :] * tr.phi**2, axis=1)
         else:
             cl_s = jnp.sum(weight(tr.k, tr.dk)[None, :] * transfers[a] * transfers[b], axis=1)
-        cl = (M @ (fac_s * cl_s)) / (ell[2:] * (ell[2:] + 1.0))
+        power = 2 if key == "pp" else 1  # splined: l(l+1) C_l, [l(l+1)]^2 C_l^pp (nearly flat)
+        cl = (M @ (fac_s**power * cl_s)) / (ell[2:] * (ell[2:] + 1.0)) ** power
         out[key] = jnp.concatenate([jnp.zeros(2), cl])
     out["bb"] = jnp.zeros(l_max + 1)
     return AngularSpectra(ell=jnp.asarray(ell, dtype=float), **out)

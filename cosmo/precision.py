@@ -150,6 +150,10 @@ class Precision:
     l_linstep: int = 20
     #: Lensing potential: Limber approximation above this l (as CLASS; cl_ref.pre uses 40).
     l_switch_limber: int = 40
+    #: Below it, the exact line-of-sight lensing integral covers k <= phi_exact_k_max [1/Mpc]
+    #: (within the CMB transfer grid); Limber's form above, where the late-time nodes
+    #: (cmb_dtau_late) no longer resolve j_l(k chi) and only small distances contribute.
+    phi_exact_k_max: float = 0.16
     #: Line-of-sight windows (cosmo/transfer/transfer.py ``los_blocks``): the CMB transfer
     #: functions of multipole l are computed for k <= l / transfer_k_cut_chi + transfer_k_cut_dk
     #: [1/Mpc] (CLASS: transfer_neglect_delta_k_S_t0 = 0.15 with the actual distance to

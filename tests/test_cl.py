@@ -109,6 +109,22 @@ def test_facade_raw_cl_low_l_matches_class():
     assert all(e < TOL for e in errors.values()), errors
 
 
+def test_lensing_potential_at_low_l_does_not_depend_on_l_max():
+    """phi-phi at l <= l_switch_limber (the exact line-of-sight integral) in an l_max = 250 solve.
+
+    Its transfer k grid ends at 0.16 /Mpc; the exact integral once stopped there (zeros beyond), so
+    the phi-phi fell linearly to -9.6e-4 at l = 40, while an l_max = 2500 solve (grid to 0.64 /Mpc)
+    was within 2.4e-5. The exact integral now covers k <= phi_exact_k_max whatever l_max, with
+    Limber's form beyond: both solves agree with CLASS to 1.2e-4 (l = 2) and 2.4e-5 (l >= 5).
+    """
+    _, cl = facade_with_cl()
+    ref = reference("planck2018")["cl_pp"]
+    l = np.arange(2, cosmo.get_precision("default").l_switch_limber + 1)
+    err = np.abs(cl["pp"][l] / ref[l] - 1.0)
+    assert np.max(err) < 2.0e-4, (l[np.argmax(err)], np.max(err))
+    assert np.max(err[3:]) < 5.0e-5, (l[3 + np.argmax(err[3:])], np.max(err[3:]))
+
+
 @requires_classy
 def test_raw_cl_has_classy_layout():
     """Same keys, order, lengths and dtypes as classy's raw_cl (CLASS default precision)."""

@@ -51,7 +51,7 @@ from ..thermodynamics import Thermodynamics
 from .bessel import bessel_zero_below
 from .hyperspherical import hyperspherical
 from .transfer import (
-    Transfer, late_source_start, l_sampling, lensing_k_grid, los_inputs, transfer_k_grid,
+    Transfer, late_source_start, l_sampling, lensing_k_grid, los_inputs, phi_exact_count, transfer_k_grid,
 )
 
 __all__ = ["compute_transfer_curved", "curved_chunks", "trapezoid_weights_from"]
@@ -191,7 +191,7 @@ def compute_transfer_curved(
     b_t, b_e, b_p = accumulate(chunks, late, l_limit=l_late)
     d_t, d_e, d_p = a_t + b_t, a_e + b_e, a_p + b_p
 
-    # lensing potential: exact up to l_switch_limber (on the CMB grid), Limber above (lensing grid)
+    # lensing potential: exact up to l_switch_limber for k <= phi_exact_k_max, Limber elsewhere
     kl_j = jnp.asarray(kl)
     nu_l, valid_l = _nu(kl_j, K, sqrtK, sgnK)
     ql = nu_l * sqrtK
@@ -213,9 +213,10 @@ def compute_transfer_curved(
         return jnp.where(use, i_phi_flat * s / ql * fac, 0.0)
 
     n_exact = int(np.sum(ls <= prec.l_switch_limber))
-    phi_exact = jnp.pad(d_p[:, :n_exact].T, ((0, 0), (0, len(kl) - n_q)))
-    phi_limber = jax.vmap(limber)(jnp.asarray(ls_f[n_exact:]))
-    phi = jnp.concatenate([phi_exact, phi_limber])
+    n_phi = phi_exact_count(prec, kq)
+    phi_limber = jax.vmap(limber)(jnp.asarray(ls_f))
+    phi_exact = jnp.concatenate([d_p[:n_phi, :n_exact].T, phi_limber[:n_exact, n_phi:]], axis=1)
+    phi = jnp.concatenate([phi_exact, phi_limber[n_exact:]])
     if sgnK < 0:
         return Transfer(l=tuple(int(v) for v in ls), k=kq_j, t=d_t.T, e=d_e.T, k_phi=kl_j, phi=phi)
 

@@ -6,8 +6,9 @@ With ``chi = tau0 - tau`` and ``x = k chi`` (trapezoid in tau on the quadrature 
 * ``Delta^T_l = int dtau [t0 j_l(x) + t1 j_l'(x) + t2 (3 j_l''(x) + j_l(x)) / 2]``
 * ``Delta^E_l = int dtau e sqrt(3/8 (l+2)(l+1)l(l-1)) j_l(x) / x^2``
 * ``Delta^phi_l = int dtau S_phi j_l(x)``, ``S_phi = (phi+psi) (tau_rec - tau) / ((tau0 - tau)(tau0 - tau_rec))``
-  for ``tau > tau_rec`` (``tau_rec``: maximum of the visibility); above ``l_switch_limber``
-  CLASS's Limber form ``I_l S_phi(k, tau0 - (l+1/2)/k) / k`` with
+  for ``tau > tau_rec`` (``tau_rec``: maximum of the visibility), for ``k <= phi_exact_k_max``
+  (whatever ``l_max``: beyond it the late nodes do not resolve ``j_l(k chi)``); above
+  ``l_switch_limber``, and at larger ``k`` below it, CLASS's Limber form ``I_l S_phi(k, tau0 - (l+1/2)/k) / k`` with
   ``I_l = int_0^inf j_l(x) dx ~ sqrt(pi/(2l)) (1 - 1/(4l) + 1/(32 l^2))``.
   As CLASS's "full Limber" scheme, the lensing potential extends beyond the CMB k range
   (to ``lensing_k_max_over_l * l_max``): extra modes, evolved with the coarse P(k) phase step
@@ -47,7 +48,7 @@ from .bessel import bessel_table, bessel_zero_below
 
 __all__ = [
     "Transfer", "cmb_modes", "lensing_modes", "cmb_source_modes", "cmb_perturbations", "transfer_k_grid",
-    "lensing_k_grid", "l_sampling", "quadrature_loga", "late_source_start", "los_blocks", "compute_transfer",
+    "lensing_k_grid", "l_sampling", "phi_exact_count", "quadrature_loga", "late_source_start", "los_blocks", "compute_transfer",
     "LosInputs", "los_inputs",
 ]
 
@@ -127,6 +128,12 @@ def transfer_k_grid(prec: Precision, l_max: int) -> np.ndarray:
     """Wavenumbers [1/Mpc] of the transfer functions (resolving the oscillations of j_l(k chi_rec))."""
     step = prec.q_linstep * 2.0 * math.pi / _CHI_REC_FID
     return _log_then_linear(prec.q_k_min, k_max_cmb(prec, l_max), prec.q_per_decade, step)
+
+
+def phi_exact_count(prec: Precision, kq: np.ndarray) -> int:
+    """How many transfer wavenumbers (from the first) the exact lensing-potential integral of
+    ``l <= l_switch_limber`` covers: ``k <= phi_exact_k_max``; Limber's form above."""
+    return max(1, int(np.searchsorted(kq, prec.phi_exact_k_max, side="right")))
 
 
 def l_sampling(prec: Precision, l_max: int) -> np.ndarray:
@@ -297,6 +304,7 @@ def compute_transfer(
     chi, s_t, s_e, s_p, s_phi = q.chi, q.s_t, q.s_e, q.s_p, q.s_phi
     kq_j, kl_j = jnp.asarray(kq), jnp.asarray(kl)
     n_late = late_source_start(prec)
+    n_phi = phi_exact_count(prec, kq)
 
     def limber(ll):
         chi_l = (ll + 0.5) / kl_j
@@ -324,9 +332,10 @@ def compute_transfer(
             zeros = jnp.zeros(len(kq), chi.dtype)
             delta_t = jax.lax.dynamic_update_slice_in_dim(zeros, delta_t, qa, 0)
             delta_e = jax.lax.dynamic_update_slice_in_dim(zeros, e_factor * delta_e, qa, 0)
-            if b.phi_exact:  # k beyond the CMB range is negligible for l <= l_switch_limber
-                j = table.radial(il, kq_j[pa:, None] * chi[None, :], (0,))[..., 0]
-                delta_p = jnp.pad(jnp.sum(s_p[pa:] * j, axis=1), (pa, len(kl) - len(kq)))
+            if b.phi_exact:  # exact up to phi_exact_k_max, Limber above (both grids)
+                j = table.radial(il, kq_j[pa:n_phi, None] * chi[None, :], (0,))[..., 0]
+                exact = jnp.sum(s_p[pa:n_phi] * j, axis=1)
+                delta_p = jnp.concatenate([jnp.zeros(pa, chi.dtype), exact, limber(ll)[n_phi:]])
             else:
                 delta_p = limber(ll)
             return delta_t, delta_e, delta_p
