@@ -84,3 +84,20 @@ def test_validate_command_small_subset(small_run):
 def test_small_subset_meets_the_delta_chi2_target(small_run):
     _, payload, _, _ = small_run
     assert abs(payload["results"][0]["delta_chi2"]["plik_lite+lowl"]) <= 0.1
+
+
+@requires_data
+@pytest.mark.slow
+def test_fast_preset_accuracy_as_documented():
+    """The fast preset (about 2x faster than the default for lensed C_l to l = 2500), planck2018
+    against CLASS cl_ref, at its accuracy measured in CHANGELOG.md (2026-11-30 (b)): lensed
+    TT 4.7e-4, EE 6.2e-4, TE 7.5e-4, BB 1.3e-3, phi-phi 6.2e-4, Delta chi^2 +0.085 on plik_lite + low-l."""
+    from cosmo.oracle.cosmologies import COSMOLOGIES
+    from inference.validate import validate_cosmology
+
+    res = validate_cosmology("planck2018", COSMOLOGIES["planck2018"], "fast", 2500)
+    w = worst(res)
+    print(w, res["delta_chi2"])
+    assert max(w["tt"], w["ee"], w["te"], w["pp"]) < 1e-3
+    assert w["bb"] < 2e-3
+    assert abs(res["delta_chi2"]["plik_lite+lowl"]) < 0.15
