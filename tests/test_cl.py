@@ -109,7 +109,7 @@ def test_facade_raw_cl_low_l_matches_class():
     assert all(e < TOL for e in errors.values()), errors
 
 
-def test_lensing_potential_at_low_l_does_not_depend_on_l_max():
+def test_lensing_potential_at_low_l_matches_class_in_a_small_l_max_solve():
     """phi-phi at l <= l_switch_limber (the exact line-of-sight integral) in an l_max = 250 solve.
 
     Its transfer k grid ends at 0.16 /Mpc; the exact integral once stopped there (zeros beyond), so

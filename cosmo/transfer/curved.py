@@ -6,7 +6,8 @@ and ``chi = sqrt|K| (tau0 - tau)``. The radial functions of the scalar sources a
 
 * t0: ``Phi``; t1: ``sqrt|K| / k Phi'``; t2: ``(3 |K| / k^2 Phi'' + Phi) / (2 s_2)``;
 * E: ``sqrt(3/8 (l+2)(l+1)l(l-1)) / s_2 cscK^2 Phi`` with ``cscK = sqrt|K| / (k S(chi))``;
-* lensing potential: ``Phi`` (exact, ``l <= l_switch_limber``), else CLASS's curved Limber form
+* lensing potential: ``Phi`` (exact, ``l <= l_switch_limber`` and ``k <= phi_exact_k_max``), else
+  CLASS's curved Limber form
   ``I_l S_phi(tau_l) / q (1 - K l^2 / q^2)^(-1/4)`` at ``sqrt|K| (tau0 - tau_l) = asinh((l + 1/2) / nu)``
   (open) or ``asin(sqrt(l (l+1)) / nu)`` (closed);
 

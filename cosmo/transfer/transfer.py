@@ -315,6 +315,8 @@ def compute_transfer(
     def block(b: LosBlock):
         n_all = chi.shape[0] if b.late_sources else n_late  # nodes with every source
         width, pa = b.q_width, b.phi_q_start
+        if b.phi_exact and pa >= n_phi:
+            raise ValueError(f"Precision.phi_exact_k_max = {prec.phi_exact_k_max} is below the exact lensing windows")
 
         @jax.checkpoint
         def one_l(args):
