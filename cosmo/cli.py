@@ -3,7 +3,9 @@
 Commands:
   run       background + thermodynamics at a cosmology (default: Planck 2018 best fit),
             printed beside CLASS, with a figure of x_e(z) and the visibility function
-  compare   accuracy table against the stored CLASS references (tests/reference)
+  compare   accuracy table against the stored CLASS references (tests/reference), or with
+            --stage background|thermodynamics|perturbations|transfer|cl one stage beside CLASS
+            (tables, relative-difference plots), to trace a discrepancy along the pipeline
   reference regenerate the stored CLASS references
 """
 
@@ -52,9 +54,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .oracle.compare import accuracy_table, format_table
+    if args.stage is None:
+        from .oracle.compare import accuracy_table, format_table
 
-    print(format_table(accuracy_table(args.reference, args.precision)))
+        print(format_table(accuracy_table(args.reference, args.precision)))
+        return 0
+    from .oracle import stages
+    from .oracle.cosmologies import PLANCK2018, named_or_hypercube
+
+    params = _parse_params(args.param, args.params_json)
+    if params is None:
+        params = named_or_hypercube(args.cosmology) if args.cosmology else dict(PLANCK2018)
+    options = {"ks": [float(k) for k in args.k.split(",")], "z": args.z, "l_max": args.l_max}
+    comp = stages.compare_stage(args.stage, params, args.class_precision, args.precision, **options)
+    print(stages.format_summary(comp))
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = stages.plot_all(comp, out)
+    stages.save(comp, out / f"compare_{args.stage}.npz")
+    print(f"\nfigures: {', '.join(str(p) for p in figures)}; arrays: {out / f'compare_{args.stage}.npz'}")
     return 0
 
 
@@ -76,9 +94,22 @@ def add_commands(sub) -> None:
     run.add_argument("--no-class", action="store_true", help="do not run CLASS beside")
     run.add_argument("--out", default="out", help="directory for figures (default: out/)")
     run.set_defaults(func=cmd_run)
-    cmp_ = sub.add_parser("compare", help="accuracy table against stored CLASS references")
-    cmp_.add_argument("--reference", default="tests/reference/bg_thermo_recfast.npz")
-    cmp_.add_argument("--precision", default="default")
+    cmp_ = sub.add_parser("compare", help="accuracy table against stored CLASS references, or one stage beside "
+                          "live CLASS (--stage) with plots")
+    cmp_.add_argument("--reference", default="tests/reference/bg_thermo_recfast.npz",
+                      help="stored background/thermodynamics reference (without --stage)")
+    cmp_.add_argument("--precision", default="default", help="our precision preset (default or fast)")
+    cmp_.add_argument("--stage", choices=["background", "thermodynamics", "perturbations", "transfer", "cl"],
+                      help="compare this stage with CLASS run here (RECFAST), on CLASS's own sampling")
+    cmp_.add_argument("--cosmology", help="named cosmology or hypercube point (default: Planck 2018)")
+    cmp_.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter, repeatable")
+    cmp_.add_argument("--params-json", metavar="FILE", help="JSON dict of CLASS-named parameters")
+    cmp_.add_argument("--class-precision", default="default", choices=["default", "high"],
+                      help="CLASS's precision: its defaults or cl_ref (slow for cl)")
+    cmp_.add_argument("--k", default="0.001,0.01,0.05,0.2", help="wavenumbers [1/Mpc] of --stage perturbations")
+    cmp_.add_argument("--z", type=float, default=0.0, help="redshift of --stage transfer")
+    cmp_.add_argument("--l-max", type=int, default=2500, help="l_max of --stage cl")
+    cmp_.add_argument("--out", default="out", help="directory for the figure and arrays (default: out/)")
     cmp_.set_defaults(func=cmd_compare)
     ref = sub.add_parser("reference", help="regenerate the stored CLASS references (needs classy)")
     ref.add_argument("--out", default="tests/reference")

@@ -127,29 +127,82 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from .validate import TOLERANCES, markdown, run
+def _indices(spec: str, n: int) -> list[int]:
+    """``"3"``, ``"0-9"`` or ``"1,4,7"`` -> point indices of an ``n``-point hypercube."""
+    out: list[int] = []
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        out += list(range(int(lo), int(hi or lo) + 1))
+    bad = [i for i in out if not 0 <= i < n]
+    if bad:
+        raise SystemExit(f"--index {spec}: indices {bad} outside 0..{n - 1}")
+    return out
 
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import TOLERANCES, run
+    from .validate_report import markdown, merge, plot_history
+
+    out = pathlib.Path(args.out)
+    if args.plot_history:
+        out.mkdir(parents=True, exist_ok=True)
+        plot_history(pathlib.Path(args.plot_history), out / "history.png")
+        print(f"wrote {out / 'history.png'}")
+        return 0
     tolerances = dict(TOLERANCES)
     if args.tol_dchi2 is not None:
         tolerances["dchi2"] = args.tol_dchi2
-    results, fails = run(args.names, args.preset, args.l_max, pathlib.Path(args.out),
-                         pathlib.Path(args.history) if args.history else None, tolerances, args.data_dir)
-    print(markdown(results, args.preset, args.l_max).split("\n\n")[1])
-    print(f"report: {args.out}/validation.md, validation.json, residuals.png")
+    if args.merge:
+        results, fails = merge([pathlib.Path(p) for p in args.merge], out, tolerances)
+        preset, l_max = args.preset, args.l_max
+        print(f"merged {len(results)} cosmologies")
+    else:
+        names = list(args.names)
+        if args.lhs:
+            from cosmo.oracle.cosmologies import latin_hypercube
+
+            points = list(latin_hypercube(args.lhs, args.seed, args.extend))
+            names += [points[i] for i in (_indices(args.index, args.lhs) if args.index else range(args.lhs))]
+        names = names or ["planck2018", "box_low", "box_high", "mnu_0p15"]
+        results, fails = run(names, args.preset, args.l_max, out,
+                             pathlib.Path(args.history) if args.history else None, tolerances, args.data_dir,
+                             live=args.live, cache_dir=pathlib.Path(args.class_cache) if args.class_cache else None,
+                             with_class_default=not args.no_class_default, label=args.label)
+        preset, l_max = args.preset, args.l_max
+    print(markdown(results, preset, l_max).split("\n\n")[1])
+    print(f"report: {out}/validation.md, validation.json, residuals.png")
     for msg in fails:
         print(f"FAIL {msg}")
     return 1 if fails else 0
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("validate", help="the solver against stored CLASS cl_ref references (errors, Delta chi^2, time)")
-    p.add_argument("names", nargs="*", default=["planck2018", "box_low", "box_high", "mnu_0p15"],
-                   help="named cosmologies with stored lensed references (default: the four of tests/reference)")
+    p = sub.add_parser("validate", help="the solver against CLASS (stored cl_ref or live): errors, Delta chi^2, time",
+                       description="Validate the solver against CLASS: named cosmologies with stored cl_ref references, "
+                       "points of a Latin hypercube over the Planck 2018 5-sigma box (CLASS run here and cached), "
+                       "merging of per-task reports, and the accuracy-history plot.")
+    p.add_argument("names", nargs="*", help="named cosmologies or hypercube points (default without --lhs: "
+                   "planck2018 box_low box_high mnu_0p15)")
     p.add_argument("--preset", default="default", choices=["default", "fast"])
     p.add_argument("--l-max", type=int, default=2500)
-    p.add_argument("--out", default="validation", help="report directory")
+    p.add_argument("--out", default="out/validate", help="report directory (default out/validate)")
+    p.add_argument("--lhs", type=int, metavar="N", help="add the N points of a Latin hypercube over the Planck 2018 "
+                   "5-sigma LCDM box (CLASS references computed here unless cached)")
+    p.add_argument("--seed", type=int, default=0, help="hypercube seed (default 0)")
+    p.add_argument("--extend", nargs="+", default=[], choices=["mnu", "neff", "w0wa", "omk"],
+                   help="extra hypercube dimensions (ranges: cosmo.oracle.cosmologies.EXTENSIONS)")
+    p.add_argument("--index", help="only these hypercube points: 7, 0-9 or 1,4,7 (a job array's task)")
+    p.add_argument("--live", choices=["high", "default"], help="compute every CLASS reference here at this "
+                   "precision (high = cl_ref, 15-100 min per cosmology on one core) instead of the stored ones")
+    p.add_argument("--class-cache", help="directory caching the CLASS references computed here "
+                   "(default OUT/class_references)")
+    p.add_argument("--no-class-default", action="store_true",
+                   help="do not run CLASS at its default precision beside ours (time ratio, CLASS's own error)")
     p.add_argument("--history", help="append a JSON line (date, commit, worst errors) to this file")
+    p.add_argument("--label", help="milestone label of the history line")
+    p.add_argument("--merge", nargs="+", metavar="REPORT", help="merge these report directories (validation.json) "
+                   "into OUT instead of validating")
+    p.add_argument("--plot-history", metavar="FILE", help="plot the accuracy history FILE to OUT/history.png")
     p.add_argument("--tol-dchi2", type=float, help="tolerance on |Delta chi^2| (default 0.1)")
     p.add_argument("--data-dir", help="data directory for the Delta chi^2 (default: $COSMO_DATA_DIR)")
     p.set_defaults(func=cmd_validate)

@@ -114,14 +114,16 @@ def delta_chi2(ours_lensed: dict[str, np.ndarray], class_lensed: dict[str, np.nd
     return out
 
 
-def load_reference(name: str, reference_dir: pathlib.Path = REFERENCE_DIR) -> dict[str, Any]:
-    """CLASS cl_ref spectra of a named cosmology: lensed (if stored) and unlensed."""
+def load_reference(name: str, reference_dir: pathlib.Path = REFERENCE_DIR, precision: str = "high") -> dict[str, Any]:
+    """CLASS spectra of a named cosmology at ``precision`` (``high``: cl_ref): lensed (if stored)
+    and unlensed (the spectra file, else the unlensed input stored with the lensed spectra)."""
     out: dict[str, Any] = {}
-    lensed = reference_dir / f"lensed_high_recfast_{name}.npz"
-    spectra = reference_dir / f"spectra_high_recfast_{name}.npz"
+    lensed = reference_dir / f"lensed_{precision}_recfast_{name}.npz"
+    spectra = reference_dir / f"spectra_{precision}_recfast_{name}.npz"
     if lensed.exists():
         ref = np.load(lensed)
         out["lensed"] = {k: ref[f"lensed_{k}"] for k in ("tt", "ee", "te", "bb", "pp")}
+        out["unlensed"] = {k: ref[f"raw_{k}"] for k in ("tt", "ee", "te", "pp")}
     if spectra.exists():
         ref = np.load(spectra)
         out["unlensed"] = {k: ref[f"cl_{k}"] for k in ("tt", "ee", "te", "pp")}
@@ -131,14 +133,69 @@ def load_reference(name: str, reference_dir: pathlib.Path = REFERENCE_DIR) -> di
     return out
 
 
+def live_reference(name: str, params: dict[str, Any], cache_dir: pathlib.Path, precision: str = "high") -> dict[str, Any]:
+    """CLASS lensed spectra (and their unlensed input) for any cosmology, computed with classy at
+    ``precision`` (``high`` = cl_ref: 15-100 minutes on one core; ``default``: seconds) and cached
+    in ``cache_dir`` as ``lensed_PRECISION_recfast_NAME.npz`` with the parameters, so that a rerun
+    (or the next solver version) reuses it; a cached file for other parameters is an error."""
+    import classy
+
+    from cosmo.oracle.lensed_reference import lensed_reference, reference_path
+
+    path = reference_path(cache_dir, name, precision)
+    if path.exists():
+        meta = json.loads(str(np.load(path)["meta"]))
+        if meta["params"] != json.loads(json.dumps(params)):
+            raise ValueError(f"{path} holds CLASS spectra for other parameters ({meta['params']}, not {params}): "
+                             "remove it or use another cache directory")
+    else:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        print(f"  CLASS ({precision}) for {name}" + (" (cl_ref: 15-100 min)" if precision == "high" else ""), flush=True)
+        arrays = lensed_reference(params, precision)
+        arrays["meta"] = np.asarray(json.dumps({"classy_version": classy.__version__, "cosmology": name,
+                                                "params": params, "precision": precision, "recombination": "RECFAST"}))
+        tmp = path.with_name(path.name + ".part.npz")
+        np.savez_compressed(tmp, **arrays)
+        tmp.replace(path)
+    return load_reference(name, cache_dir, precision)
+
+
+def class_default_row(params: dict[str, Any], ref: dict[str, Any], l_max: int, T_cmb: float, data_dir=None) -> dict[str, Any]:
+    """CLASS at its default precision (RECFAST, the reference's run settings, lensed to ``l_max``), timed in this process and compared with the reference exactly as our solver is: the
+    benchmark row of the report and a measure of how far CLASS's own defaults are from cl_ref."""
+    from cosmo.oracle.lensed_reference import lensed_reference
+
+    t0 = time.perf_counter()
+    arrays = lensed_reference(params, "default", l_max=l_max)
+    seconds = time.perf_counter() - t0
+    keys = ("tt", "ee", "te", "bb", "pp")
+    lensed = {k: arrays[f"lensed_{k}"] for k in keys}
+    unlensed = {k: arrays[f"raw_{k}"] for k in ("tt", "ee", "te", "pp")}
+    row: dict[str, Any] = {"seconds": seconds, "lensed": spectrum_errors(lensed, ref["lensed"], l_max, keys[:4])}
+    if "unlensed" in ref:
+        row["unlensed"] = {"pp": _pp_rows(spectrum_errors(unlensed, ref["unlensed"], l_max, ("pp",)))["pp"]}
+    row["delta_chi2"] = delta_chi2(lensed, {k: ref["lensed"][k] for k in keys}, T_cmb, data_dir)
+    return row
+
+
+def _pp_rows(errors: dict[str, Any]) -> dict[str, Any]:
+    """The phi-phi target stops at l = 2000: drop the last l-range."""
+    if "pp" in errors:
+        errors["pp"] = {k: v for k, v in errors["pp"].items() if not k.startswith("2000")}
+    return errors
+
+
 def validate_cosmology(name: str, params: dict[str, Any], prec, l_max: int = 2500, data_dir=None,
-                       reference_dir: pathlib.Path = REFERENCE_DIR) -> dict[str, Any]:
-    """Errors, Delta chi^2 and timings of one named cosmology (see the module docstring)."""
+                       reference_dir: pathlib.Path = REFERENCE_DIR, ref: dict[str, Any] | None = None,
+                       with_class_default: bool = False) -> dict[str, Any]:
+    """Errors, Delta chi^2 and timings of one cosmology (see the module docstring) against ``ref``
+    (default: the stored reference of ``name`` in ``reference_dir``). ``with_class_default`` adds
+    the row of CLASS at its default precision (:func:`class_default_row`) under ``"class_default"``."""
     import jax
 
     import cosmo
 
-    ref = load_reference(name, reference_dir)
+    ref = load_reference(name, reference_dir) if ref is None else ref
     lensing = "lensed" in ref
     t0 = time.perf_counter()
     sol = jax.block_until_ready(cosmo.solve(params, prec, l_max=l_max, lensing=lensing))
@@ -146,22 +203,23 @@ def validate_cosmology(name: str, params: dict[str, Any], prec, l_max: int = 250
     t0 = time.perf_counter()
     sol = jax.block_until_ready(cosmo.solve(params, prec, l_max=l_max, lensing=lensing))
     warm = time.perf_counter() - t0
-    result: dict[str, Any] = {"name": name, "seconds_first": first, "seconds_warm": warm}
+    result: dict[str, Any] = {"name": name, "params": params, "seconds_first": first, "seconds_warm": warm}
     spectra = {f"unlensed_{k}": np.asarray(v) for k, v in sol.cl.as_dict().items()}
     if lensing:
         spectra.update({f"lensed_{k}": np.asarray(v) for k, v in sol.lensed_cl.as_dict().items()})
     result["_spectra"] = spectra  # written to OUT/spectra_NAME.npz, not to the JSON
     if "unlensed" in ref:
         ours = {k: np.asarray(v) for k, v in sol.cl.as_dict().items()}
-        result["unlensed"] = spectrum_errors(ours, ref["unlensed"], l_max, ("tt", "ee", "te", "pp"))
-        if "pp" in result["unlensed"]:  # the phi-phi target stops at l = 2000
-            result["unlensed"]["pp"] = {k: v for k, v in result["unlensed"]["pp"].items() if not k.startswith("2000")}
+        result["unlensed"] = _pp_rows(spectrum_errors(ours, ref["unlensed"], l_max, ("tt", "ee", "te", "pp")))
     if lensing:
         ours_l = {k: np.asarray(v) for k, v in sol.lensed_cl.as_dict().items()}
         result["lensed"] = spectrum_errors(ours_l, ref["lensed"], l_max, ("tt", "ee", "te", "bb"))
         keep = ("tt", "ee", "te", "bb", "pp")
+        T_cmb = float(sol.background.T_cmb)
         result["delta_chi2"] = delta_chi2({k: ours_l[k] for k in keep}, {k: ref["lensed"][k] for k in keep},
-                                          float(sol.background.T_cmb), data_dir)
+                                          T_cmb, data_dir)
+        if with_class_default:
+            result["class_default"] = class_default_row(params, ref, l_max, T_cmb, data_dir)
     return result
 
 
@@ -189,54 +247,6 @@ def failures(results: list[dict[str, Any]], tolerances: dict[str, float]) -> lis
     return msgs
 
 
-def markdown(results: list[dict[str, Any]], preset: str, l_max: int) -> str:
-    lines = [f"# Validation against CLASS cl_ref (preset `{preset}`, l_max {l_max})", ""]
-    lines += ["| cosmology | " + " | ".join(["TT", "EE", "TE", "BB", "pp (l<=2000)", "dchi2 plik_lite+lowl",
-                                             "dchi2 lensing", "first [s]", "warm [s]"]) + " |",
-              "|---" * 10 + "|"]
-    for res in results:
-        w = worst(res)
-        chi2 = res.get("delta_chi2", {})
-        cells = [f"{w[k]:.1e}" if k in w else "-" for k in ("tt", "ee", "te", "bb", "pp")]
-        cells += [f"{chi2[s]:+.3f}" if s in chi2 else "-" for s in CHI2_SETS]
-        cells += [f"{res['seconds_first']:.0f}", f"{res['seconds_warm']:.1f}"]
-        lines.append(f"| {res['name']} | " + " | ".join(cells) + " |")
-    lines += ["", "Worst relative error per spectrum over l = 2..l_max (lensed spectra where a lensed "
-              "reference exists; TE relative to sqrt(TT EE)).", ""]
-    for res in results:
-        for kind in ("lensed", "unlensed"):
-            if kind not in res:
-                continue
-            lines += [f"## {res['name']}: {kind}", "", "| spectrum | " + " | ".join(
-                next(iter(res[kind].values())).keys()) + " |", "|---" * (1 + len(next(iter(res[kind].values())))) + "|"]
-            for key, rows in res[kind].items():
-                lines.append(f"| {key} | " + " | ".join(
-                    f"{r['max']:.1e} (rms {r['rms']:.0e}, {r['max_cv']:.2f} sigma_CV)" for r in rows.values()) + " |")
-            lines.append("")
-    return "\n".join(lines)
-
-
-def plot_residuals(results: list[dict[str, Any]], path: pathlib.Path) -> None:
-    """Worst relative error per l-range and spectrum, one panel per cosmology."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(results), figsize=(4.5 * len(results), 3.6), squeeze=False)
-    for ax, res in zip(axes[0], results):
-        kind = "lensed" if "lensed" in res else "unlensed"
-        for key, rows in res[kind].items():
-            mids = [0.5 * sum(int(x) for x in r.split("-")) for r in rows]
-            ax.semilogy(mids, [rows[r]["max"] for r in rows], "o-", label=key.upper())
-        ax.axhline(1e-3, color="k", lw=0.8, ls="--")
-        ax.set(title=f"{res['name']} ({kind})", xlabel="l (range centre)", ylabel="max |rel. error| vs CLASS")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def _commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -245,40 +255,76 @@ def _commit() -> str:
         return "unknown"
 
 
+def _reference_for(name: str, params: dict[str, Any], reference_dir: pathlib.Path, live: str | None,
+                   cache_dir: pathlib.Path | None) -> dict[str, Any]:
+    """The stored reference of ``name`` if there is one (and ``live`` is None), else CLASS at
+    precision ``live`` (default ``high``) through :func:`live_reference`."""
+    if live is None:
+        try:
+            return load_reference(name, reference_dir)
+        except FileNotFoundError:
+            if cache_dir is None:
+                raise
+    return live_reference(name, params, cache_dir or reference_dir, live or "high")
+
+
 def run(names: list[str], preset: str = "default", l_max: int = 2500, out_dir: pathlib.Path | None = None,
         history: pathlib.Path | None = None, tolerances: dict[str, float] | None = None, data_dir=None,
-        reference_dir: pathlib.Path = REFERENCE_DIR, prec=None) -> tuple[list[dict[str, Any]], list[str]]:
-    """Validate the named cosmologies; write the report; return the results and the failures."""
+        reference_dir: pathlib.Path = REFERENCE_DIR, prec=None, live: str | None = None,
+        cache_dir: pathlib.Path | None = None, with_class_default: bool = True,
+        label: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Validate the cosmologies ``names`` (named ones or hypercube points, see
+    :func:`cosmo.oracle.cosmologies.named_or_hypercube`); write the report; return the results and
+    the failures.
+
+    References: the stored CLASS cl_ref files of ``reference_dir``; cosmologies without one (and
+    all of them if ``live`` is a CLASS precision, ``high`` or ``default``) get CLASS computed here
+    and cached in ``cache_dir`` (default ``out_dir/class_references``). ``with_class_default``
+    also runs CLASS at its default precision beside ours (time ratio; CLASS's own error)."""
     from tqdm import tqdm
 
     import cosmo
-    from cosmo.oracle.cosmologies import COSMOLOGIES, TENSOR_COSMOLOGIES
+    from cosmo.oracle.cosmologies import named_or_hypercube
 
-    table = {**COSMOLOGIES, **TENSOR_COSMOLOGIES}
-    unknown = [n for n in names if n not in table]
-    if unknown:
-        raise ValueError(f"unknown cosmologies {unknown}; named ones: {sorted(table)}")
+    from .validate_report import write_report
+
+    table = {name: named_or_hypercube(name) for name in names}
     prec = cosmo.get_precision(prec if prec is not None else preset)
     tolerances = {**TOLERANCES, **(tolerances or {})}
+    if cache_dir is None and out_dir is not None:
+        cache_dir = out_dir / "class_references"
     results = []
     for name in tqdm(names, desc=f"validate ({preset})", unit="cosmology"):
-        results.append(validate_cosmology(name, table[name], prec, l_max, data_dir, reference_dir))
+        ref = _reference_for(name, table[name], reference_dir, live, cache_dir)
+        compare_default = with_class_default and "lensed" in ref and live != "default"
+        results.append(validate_cosmology(name, table[name], prec, l_max, data_dir, ref=ref,
+                                          with_class_default=compare_default))
     fails = failures(results, tolerances)
     spectra = {r["name"]: r.pop("_spectra") for r in results}
+    meta = {"preset": preset, "l_max": l_max, "tolerances": tolerances, "commit": _commit(),
+            "date": datetime.date.today().isoformat(), "reference": live or "high"}
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, arrays in spectra.items():
             np.savez_compressed(out_dir / f"spectra_{name}.npz", **arrays)
-        payload = {"preset": preset, "l_max": l_max, "tolerances": tolerances, "results": results,
-                   "failures": fails, "commit": _commit(), "date": datetime.date.today().isoformat()}
-        (out_dir / "validation.json").write_text(json.dumps(payload, indent=1))
-        (out_dir / "validation.md").write_text(markdown(results, preset, l_max))
-        plot_residuals(results, out_dir / "residuals.png")
+        write_report(out_dir, results, fails, meta)
     if history is not None:
-        history.parent.mkdir(parents=True, exist_ok=True)
-        line = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "commit": _commit(), "preset": preset,
-                "l_max": l_max, "worst": {r["name"]: worst(r) for r in results},
-                "seconds_warm": {r["name"]: r["seconds_warm"] for r in results}}
-        with history.open("a") as f:
-            f.write(json.dumps(line) + "\n")
+        append_history(history, results, meta, label)
     return results, fails
+
+
+def append_history(path: pathlib.Path, results: list[dict[str, Any]], meta: dict[str, Any], label: str | None = None) -> None:
+    """One JSON line per validation run: date, commit, preset, optional milestone label, the worst
+    errors and Delta chi^2 per cosmology and our warm time (CLASS default's where measured)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "commit": meta["commit"],
+            "preset": meta["preset"], "l_max": meta["l_max"], "reference": meta.get("reference", "high"),
+            "worst": {r["name"]: worst(r) for r in results},
+            "seconds_warm": {r["name"]: r["seconds_warm"] for r in results}}
+    class_seconds = {r["name"]: r["class_default"]["seconds"] for r in results if "class_default" in r}
+    if class_seconds:
+        line["class_default_seconds"] = class_seconds
+    if label:
+        line["label"] = label
+    with path.open("a") as f:
+        f.write(json.dumps(line) + "\n")

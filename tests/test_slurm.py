@@ -153,14 +153,42 @@ def test_multinode_runs_one_group_per_node_and_merges(cluster):
                     for k in range(3)] + ["cosmo merge runs/lcdm_plik_lite"]
 
 
+def _clean_logs():
+    shutil.rmtree(REPO / "logs" / "validate", ignore_errors=True)
+    if (REPO / "logs").exists() and not any((REPO / "logs").iterdir()):
+        (REPO / "logs").rmdir()
+
+
 def test_validation_sweep_task_runs_its_cosmology(cluster):
     cluster("sbatch", "--array=1-2", "slurm/validate_sweep.sbatch")
     cmds = [line.split(" | ")[0] for line in lines(cluster.record) if line.startswith("cosmo")]
     assert cmds == [f"cosmo validate {n} --out logs/validate/{n} --history logs/validate/history.jsonl"
                     for n in ("box_low", "box_high")]
-    shutil.rmtree(REPO / "logs" / "validate", ignore_errors=True)
-    if (REPO / "logs").exists() and not any((REPO / "logs").iterdir()):
-        (REPO / "logs").rmdir()
+    _clean_logs()
+
+
+def test_hypercube_sweep_one_point_per_task_then_merge(cluster):
+    """`sbatch --array=0-49 slurm/validate_sweep.sbatch lhs 50 ...`: task i validates hypercube point
+    i with a shared CLASS cache; the merge job merges the task reports and plots the history."""
+    try:
+        cluster("sbatch", "--array=0-1", "slurm/validate_sweep.sbatch", "lhs", "50", "--extend", "mnu")
+        for task in (0, 1):
+            (REPO / "logs" / "validate" / "lhs50" / str(task)).mkdir(parents=True, exist_ok=True)
+            (REPO / "logs" / "validate" / "lhs50" / str(task) / "validation.json").write_text("{}")
+        (REPO / "logs" / "validate" / "history.jsonl").write_text("")
+        cluster("sbatch", "--dependency=afterany:4242", "slurm/validate_merge.sbatch", "logs/validate/lhs50")
+        cmds = [line.split(" | ")[0] for line in lines(cluster.record) if line.startswith("cosmo")]
+        assert cmds == [f"cosmo validate --lhs 50 --index {i} --out logs/validate/lhs50/{i} --class-cache "
+                        "logs/validate/class_references --history logs/validate/history.jsonl --extend mnu"
+                        for i in (0, 1)] + [
+            "cosmo validate --merge logs/validate/lhs50/0/validation.json logs/validate/lhs50/1/validation.json "
+            "--out logs/validate/lhs50",
+            "cosmo validate --plot-history logs/validate/history.jsonl --out logs/validate"]
+        shutil.rmtree(REPO / "logs" / "validate" / "lhs50")
+        proc = cluster("sbatch", "slurm/validate_merge.sbatch", "logs/validate/lhs50", check=False)
+        assert proc.returncode != 0 and "no task reports" in proc.stderr
+    finally:
+        _clean_logs()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGUSR1, signal.SIGTERM])

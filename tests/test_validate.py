@@ -17,7 +17,7 @@ import pytest
 from inference import cli
 from inference.validate import L_RANGES, delta_chi2, load_reference, spectrum_errors, worst
 
-from .conftest import requires_data
+from .conftest import requires_classy, requires_data
 
 
 def test_spectrum_errors_on_known_offsets():
@@ -54,7 +54,7 @@ def small_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("validate")
     history = out / "history.jsonl"
     status = cli.main(["validate", "planck2018", "--l-max", "500", "--out", str(out / "report"),
-                       "--history", str(history)])
+                       "--history", str(history), "--label", "small subset"])
     payload = json.loads((out / "report" / "validation.json").read_text())
     return status, payload, out / "report", history
 
@@ -76,6 +76,72 @@ def test_validate_command_small_subset(small_run):
     assert np.load(out / "spectra_planck2018.npz")["lensed_tt"].shape == (501,)
     line = json.loads(history.read_text().splitlines()[-1])
     assert line["preset"] == "default" and set(line["worst"]["planck2018"]) >= {"tt", "ee", "te", "bb", "pp", "dchi2"}
+    assert line["label"] == "small subset" and line["class_default_seconds"]["planck2018"] > 0
+
+
+@requires_data
+@requires_classy
+def test_report_has_the_class_default_row(small_run):
+    """CLASS at its default precision, run and timed beside ours and compared with cl_ref as ours is:
+    at l_max 500 its lensed TT is ~5e-3 from cl_ref (lensing needs the multipoles above l_max)."""
+    _, payload, out, _ = small_run
+    (res,) = payload["results"]
+    cd = res["class_default"]
+    assert cd["seconds"] > 0 and set(cd["delta_chi2"]) == {"plik_lite+lowl", "planck_lensing"}
+    assert worst(cd)["tt"] > 1e-3 > worst(res)["tt"]
+    table = (out / "validation.md").read_text()
+    assert "| CLASS default |" in table and "time / CLASS default" in table
+
+
+@requires_classy
+def test_live_reference_is_cached_with_its_parameters(tmp_path):
+    from cosmo.oracle.cosmologies import latin_hypercube
+    from inference.validate import live_reference
+
+    name, params = next(iter(latin_hypercube(2, seed=1).items()))
+    ref = live_reference(name, params, tmp_path, precision="default")
+    assert ref["lensed"]["tt"].shape == (2501,) and ref["unlensed"]["pp"].shape[0] > 2501
+    path = tmp_path / f"lensed_default_recfast_{name}.npz"
+    mtime = path.stat().st_mtime
+    again = live_reference(name, params, tmp_path, precision="default")
+    assert path.stat().st_mtime == mtime and np.array_equal(again["lensed"]["ee"], ref["lensed"]["ee"])
+    with pytest.raises(ValueError, match="other parameters"):
+        live_reference(name, {**params, "h": 0.7}, tmp_path, precision="default")
+
+
+def _fake_result(name, tt, dchi2):
+    rows = {"2-29": {"max": tt, "rms": tt / 2, "max_cv": 0.01, "l_worst": 10}}
+    return {"name": name, "params": {}, "seconds_first": 90.0, "seconds_warm": 50.0,
+            "lensed": {k: rows for k in ("tt", "ee", "te", "bb")}, "unlensed": {"pp": rows},
+            "delta_chi2": {"plik_lite+lowl": dchi2, "planck_lensing": 0.0},
+            "class_default": {"seconds": 2.0, "lensed": {"tt": rows}, "delta_chi2": {"plik_lite+lowl": 3.0}}}
+
+
+def test_merge_of_job_array_reports_and_history_plot(tmp_path):
+    from inference import validate_report as vr
+    from inference.validate import TOLERANCES, append_history
+
+    meta = {"preset": "default", "l_max": 2500, "tolerances": TOLERANCES, "commit": "abc", "date": "2026-11-30",
+            "reference": "high"}
+    for i in range(8):  # eight tasks, one point each: the merged report is the summary figure
+        vr.write_report(tmp_path / f"task{i}", [_fake_result(f"lhs8_s0_{i:02d}", 2e-4 * (i + 1), 0.03 * i)], [], meta)
+    results, fails = vr.merge(sorted(tmp_path.glob("task*")), tmp_path / "merged")
+    assert [r["name"] for r in results] == [f"lhs8_s0_{i:02d}" for i in range(8)]
+    assert "lhs8_s0_05: tt 1.20e-03 > 1e-03" in fails and "lhs8_s0_04: dchi2 1.20e-01 > 1e-01" in fails
+    assert {f.split(":")[0] for f in fails} == {f"lhs8_s0_{i:02d}" for i in (4, 5, 6, 7)}
+    md = (tmp_path / "merged" / "validation.md").read_text()
+    assert "| dchi2 plik_lite+lowl | +0.210 | lhs8_s0_07 (4 of 8 within 0.1) |" in md
+    assert (tmp_path / "merged" / "residuals.png").stat().st_size > 20_000
+    with pytest.raises(ValueError, match="different preset"):
+        vr.write_report(tmp_path / "fast", [_fake_result("x", 1e-4, 0.0)], [], {**meta, "preset": "fast"})
+        vr.merge([tmp_path / "task0", tmp_path / "fast"], tmp_path / "bad")
+    history = tmp_path / "history.jsonl"
+    append_history(history, results[:4], meta, label="first")
+    append_history(history, results, meta)
+    lines = [json.loads(x) for x in history.read_text().splitlines()]
+    assert lines[0]["label"] == "first" and len(lines[1]["worst"]) == 8
+    vr.plot_history(history, tmp_path / "history.png")
+    assert (tmp_path / "history.png").stat().st_size > 20_000
 
 
 @requires_data

@@ -33,19 +33,20 @@ L_MAX = 2500
 DELTA_L_MAX_DEFAULT = 500
 
 
-def lensed_settings(precision: str) -> dict[str, Any]:
-    settings: dict[str, Any] = {"output": "tCl,pCl,lCl", "lensing": "yes", "l_max_scalars": L_MAX}
+def lensed_settings(precision: str, l_max: int = L_MAX) -> dict[str, Any]:
+    settings: dict[str, Any] = {"output": "tCl,pCl,lCl", "lensing": "yes", "l_max_scalars": l_max}
     return with_precision(settings, precision)
 
 
-def lensed_reference(params: dict[str, Any], precision: str = "high", recombination: str = "RECFAST") -> dict[str, np.ndarray]:
-    """Lensed C_l and the unlensed input of CLASS's lensing module, from one classy run."""
+def lensed_reference(params: dict[str, Any], precision: str = "high", recombination: str = "RECFAST",
+                     l_max: int = L_MAX) -> dict[str, np.ndarray]:
+    """Lensed C_l to ``l_max`` and the unlensed input of CLASS's lensing module, from one classy run."""
     t0 = time.perf_counter()
-    settings = lensed_settings(precision)
+    settings = lensed_settings(precision, l_max)
     c = make_classy(merge_identical_ncdm(params), recombination, extra=settings)
     delta = int(settings.get("delta_l_max", DELTA_L_MAX_DEFAULT))
-    raw = c.raw_cl(L_MAX + delta)
-    lensed = c.lensed_cl(L_MAX)
+    raw = c.raw_cl(l_max + delta)
+    lensed = c.lensed_cl(l_max)
     out: dict[str, np.ndarray] = {f"raw_{key}": np.asarray(raw[key]) for key in ("tt", "ee", "te", "bb", "pp")}
     out.update({f"lensed_{key}": np.asarray(lensed[key]) for key in ("tt", "ee", "te", "bb", "pp")})
     out["delta_l_max"] = np.asarray(delta)

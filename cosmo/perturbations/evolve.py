@@ -133,6 +133,7 @@ def mode_sources(
     table: LocalTable,
     lay: Layout,
     n_live: Int[Array, ""] | None = None,
+    observe=source_functions,
 ) -> Float[Array, "n_types n_src"]:
     """Evolve one mode on its grid and return its source functions at the source nodes.
 
@@ -140,6 +141,8 @@ def mode_sources(
     radiation-streaming, ultra-relativistic-fluid and massive-neutrino fluid approximations.
     At the ncdm switch the hierarchy is replaced by its fluid moments. ``n_live`` (unbatched):
     only the first ``n_live`` grid nodes are integrated (see :func:`.solve_linear_rosenbrock`).
+    ``observe(k, y, loc, lay, rsa, ufa, ncdmfa)`` is what is saved at the source nodes (default:
+    the source functions; :mod:`.history` saves the fluid and metric variables instead).
     """
     loga_rsa, loga_ufa, loga_ncdmfa = switches[0], switches[1], switches[2]
     y0 = adiabatic_initial_conditions(k, table.at(grid[0]), lay)
@@ -149,7 +152,7 @@ def mode_sources(
         return derivatives_tau(k, y, loc, lay, x_step >= loga_rsa, x_step >= loga_ufa, x_step >= loga_ncdmfa)[0] / loc.aH
 
     def save(x, y):
-        return source_functions(k, y, table.at(x), lay, x > loga_rsa, x > loga_ufa, x >= loga_ncdmfa)
+        return observe(k, y, table.at(x), lay, x > loga_rsa, x > loga_ufa, x >= loga_ncdmfa)
 
     def jump(x, x_next, y):
         switch = (x < loga_ncdmfa) & (x_next >= loga_ncdmfa)
