@@ -34,7 +34,9 @@ import numpy as np
 #: Multipole ranges of the report (the last one is cut at l_max).
 L_RANGES = ((2, 29), (30, 499), (500, 999), (1000, 1999), (2000, 2500))
 #: Default tolerances: relative errors (issue targets) and |Delta chi^2| per likelihood set.
-TOLERANCES = {"tt": 1e-3, "ee": 1e-3, "te": 1e-3, "bb": 1e-2, "pp": 1e-3, "dchi2": 0.1}
+TOLERANCES = {"tt": 1e-3, "ee": 1e-3, "te": 1e-3, "bb": 1e-2, "pp": 1e-3, "pk": 1e-3, "sigma8": 5e-4, "dchi2": 0.1}
+#: Wavenumber range [1/Mpc] of the P(k) comparison (the perturbations issue's target range).
+PK_K_RANGE = (1e-4, 1.0)
 #: Likelihood sets of the Delta chi^2 column.
 CHI2_SETS = {
     "plik_lite+lowl": ("planck_2018_highl_plik.TTTEEE_lite", "planck_2018_lowl.TT_bins"),
@@ -127,6 +129,8 @@ def load_reference(name: str, reference_dir: pathlib.Path = REFERENCE_DIR, preci
     if spectra.exists():
         ref = np.load(spectra)
         out["unlensed"] = {k: ref[f"cl_{k}"] for k in ("tt", "ee", "te", "pp")}
+        if "pk_lin" in ref.files:
+            out["pk"] = {"k": ref["k_pk"], "z": ref["z_pk"], "pk_lin": ref["pk_lin"], "sigma8": float(ref["sigma8"])}
     if not out:
         raise FileNotFoundError(f"no stored CLASS reference for {name!r} in {reference_dir} "
                                 f"(generate one: python -m cosmo.oracle.lensed_reference {name})")
@@ -197,11 +201,12 @@ def validate_cosmology(name: str, params: dict[str, Any], prec, l_max: int = 250
 
     ref = load_reference(name, reference_dir) if ref is None else ref
     lensing = "lensed" in ref
+    pk = "pk" in ref
     t0 = time.perf_counter()
-    sol = jax.block_until_ready(cosmo.solve(params, prec, l_max=l_max, lensing=lensing))
+    sol = jax.block_until_ready(cosmo.solve(params, prec, pk=pk, l_max=l_max, lensing=lensing))
     first = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sol = jax.block_until_ready(cosmo.solve(params, prec, l_max=l_max, lensing=lensing))
+    sol = jax.block_until_ready(cosmo.solve(params, prec, pk=pk, l_max=l_max, lensing=lensing))
     warm = time.perf_counter() - t0
     result: dict[str, Any] = {"name": name, "params": params, "seconds_first": first, "seconds_warm": warm}
     spectra = {f"unlensed_{k}": np.asarray(v) for k, v in sol.cl.as_dict().items()}
@@ -211,6 +216,8 @@ def validate_cosmology(name: str, params: dict[str, Any], prec, l_max: int = 250
     if "unlensed" in ref:
         ours = {k: np.asarray(v) for k, v in sol.cl.as_dict().items()}
         result["unlensed"] = _pp_rows(spectrum_errors(ours, ref["unlensed"], l_max, ("tt", "ee", "te", "pp")))
+    if pk:
+        result["matter"] = matter_power_errors(sol, ref["pk"])
     if lensing:
         ours_l = {k: np.asarray(v) for k, v in sol.lensed_cl.as_dict().items()}
         result["lensed"] = spectrum_errors(ours_l, ref["lensed"], l_max, ("tt", "ee", "te", "bb"))
@@ -223,6 +230,22 @@ def validate_cosmology(name: str, params: dict[str, Any], prec, l_max: int = 250
     return result
 
 
+def matter_power_errors(sol, ref: dict[str, Any]) -> dict[str, Any]:
+    """Largest relative error of our linear P(k, z) for k in :data:`PK_K_RANGE` at each redshift
+    of the reference (``"z=0"``, ``"z=2"``: max, rms, k_worst) and of sigma8."""
+    import jax.numpy as jnp
+
+    k = np.asarray(ref["k"])
+    sel = (k >= PK_K_RANGE[0]) & (k <= PK_K_RANGE[1])
+    out: dict[str, Any] = {}
+    for iz, z in enumerate(np.asarray(ref["z"])):
+        rel = np.abs(np.asarray(sol.pk_lin(jnp.asarray(k[sel]), float(z))) / np.asarray(ref["pk_lin"])[iz][sel] - 1.0)
+        out[f"z={z:g}"] = {"max": float(rel.max()), "rms": float(np.sqrt(np.mean(rel**2))),
+                           "k_worst": float(k[sel][np.argmax(rel)])}
+    out["sigma8"] = abs(float(sol.sigma8) / ref["sigma8"] - 1.0)
+    return out
+
+
 def worst(result: dict[str, Any]) -> dict[str, float]:
     """Largest relative error per spectrum over all l-ranges (lensed where available) and the
     largest |Delta chi^2|."""
@@ -232,6 +255,9 @@ def worst(result: dict[str, Any]) -> dict[str, float]:
             if kind == "unlensed" and key != "pp" and "lensed" in result:
                 continue
             out[key] = max(r["max"] for r in rows.values())
+    if "matter" in result:
+        out["pk"] = max(v["max"] for key, v in result["matter"].items() if key.startswith("z="))
+        out["sigma8"] = result["matter"]["sigma8"]
     chi2 = [abs(v) for v in result.get("delta_chi2", {}).values() if math.isfinite(v)]
     if chi2:
         out["dchi2"] = max(chi2)

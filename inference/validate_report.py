@@ -19,7 +19,7 @@ import numpy as np
 from .validate import CHI2_SETS, failures, worst
 
 #: Columns of the summary table (keys of :func:`inference.validate.worst`).
-SPECTRA = ("tt", "ee", "te", "bb", "pp")
+SPECTRA = ("tt", "ee", "te", "bb", "pp", "pk", "sigma8")
 #: Above this many cosmologies the residual figure is a per-point summary, not one panel each.
 MAX_PANELS = 6
 
@@ -35,8 +35,8 @@ def markdown(results: list[dict[str, Any]], preset: str, l_max: int, reference: 
     reference), then per-cosmology tables of the worst error per l-range."""
     ref_name = "CLASS cl_ref" if reference == "high" else f"CLASS ({reference} precision)"
     lines = [f"# Validation against {ref_name} (preset `{preset}`, l_max {l_max})", ""]
-    lines += ["| cosmology | code | TT | EE | TE | BB | pp (l<=2000) | dchi2 plik_lite+lowl | dchi2 lensing "
-              "| first [s] | warm [s] | time / CLASS default |", "|---" * 12 + "|"]
+    lines += ["| cosmology | code | TT | EE | TE | BB | pp (l<=2000) | P(k) | sigma8 | dchi2 plik_lite+lowl "
+              "| dchi2 lensing | first [s] | warm [s] | time / CLASS default |", "|---" * 14 + "|"]
     for res in results:
         cd = res.get("class_default")
         ratio = f"{res['seconds_warm'] / cd['seconds']:.1f}" if cd else "-"
@@ -48,10 +48,18 @@ def markdown(results: list[dict[str, Any]], preset: str, l_max: int, reference: 
               "where the reference has them; TE relative to sqrt(TT EE); phi-phi unlensed, l <= 2000). "
               "dchi2 = chi^2(spectra) - chi^2(reference) on the real data, nuisance parameters at their "
               "defaults. CLASS default: CLASS (RECFAST) at its default precision, run and timed in the same "
-              "process (its error shows how far a CLASS user's default spectra are from the reference).", ""]
+              "process (its error shows how far a CLASS user's default spectra are from the reference). "
+              "P(k): linear, k in [1e-4, 1] /Mpc at the reference's redshifts (z = 0, 2), where a spectra "
+              "reference exists.", ""]
     if len(results) > 1:
         lines += _extremes(results)
     for res in results:
+        if "matter" in res:
+            m = res["matter"]
+            lines += [f"## {res['name']}: linear P(k), sigma8", "", "| | max | rms | k_worst [1/Mpc] |", "|---|---|---|---|"]
+            lines += [f"| P(k, {key}) | {v['max']:.1e} | {v['rms']:.0e} | {v['k_worst']:.3g} |"
+                      for key, v in m.items() if key.startswith("z=")]
+            lines += [f"| sigma8 | {m['sigma8']:.1e} | | |", ""]
         for kind in ("lensed", "unlensed"):
             if kind not in res:
                 continue
@@ -115,6 +123,8 @@ def _plot_summary(results: list[dict[str, Any]], path: pathlib.Path) -> None:
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(8, 0.18 * len(results)), 6.5), sharex=True)
     for key in SPECTRA:
         vals = [worst(r).get(key, np.nan) for r in results]
+        if np.all(np.isnan(vals)):
+            continue
         ax1.semilogy(idx, vals, "o", ms=4, label=key.upper())
     ax1.axhline(1e-3, color="k", lw=0.8, ls="--")
     ax1.set(ylabel="max |rel. error| vs CLASS")
@@ -186,6 +196,8 @@ def plot_history(history: pathlib.Path, path: pathlib.Path) -> None:
         dates = [datetime.datetime.fromisoformat(r["date"]) for r in sel]
         for key in SPECTRA:
             vals = [max((w[key] for w in r["worst"].values() if key in w), default=np.nan) for r in sel]
+            if np.all(np.isnan(vals)):
+                continue
             ax1.semilogy(dates, vals, "o-", ms=4, label=f"{key.upper()} ({preset})")
         chi2 = [max((w["dchi2"] for w in r["worst"].values() if "dchi2" in w), default=np.nan) for r in sel]
         ax2.semilogy(dates, chi2, "s-", ms=4, label=f"max |dchi2| ({preset})")

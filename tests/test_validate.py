@@ -62,13 +62,14 @@ def small_run(tmp_path_factory):
 @requires_data
 def test_validate_command_small_subset(small_run):
     """planck2018, default preset, l_max 500: lensed TT/EE/TE and phi-phi within 1e-3 of CLASS
-    cl_ref; report files, our spectra and a history line are written; the exit status reports the
+    cl_ref, linear P(k) (k in [1e-4, 1] /Mpc, z = 0, 2) within 1e-3 and sigma8 within 5e-4; report files, our spectra and a history line are written; the exit status reports the
     failures (BB: see the module docstring)."""
     status, payload, out, history = small_run
     (res,) = payload["results"]
     w = worst(res)
     print(w, res["delta_chi2"])
     assert max(w["tt"], w["ee"], w["te"], w["pp"]) < 1e-3
+    assert w["pk"] < 1e-3 and w["sigma8"] < 5e-4 and set(res["matter"]) == {"z=0", "z=2", "sigma8"}
     assert status == 1 and f"planck2018: bb {w['bb']:.2e} > 1e-02" in payload["failures"]
     assert all(f.startswith(("planck2018: bb", "planck2018: dchi2")) for f in payload["failures"])
     assert (out / "validation.md").read_text().startswith("# Validation against CLASS cl_ref")
