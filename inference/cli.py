@@ -154,7 +154,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
         tolerances["dchi2"] = args.tol_dchi2
     if args.merge:
         results, fails = merge([pathlib.Path(p) for p in args.merge], out, tolerances)
-        preset, l_max = args.preset, args.l_max
         print(f"merged {len(results)} cosmologies")
     else:
         names = list(args.names)
@@ -168,8 +167,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                              pathlib.Path(args.history) if args.history else None, tolerances, args.data_dir,
                              live=args.live, cache_dir=pathlib.Path(args.class_cache) if args.class_cache else None,
                              with_class_default=not args.no_class_default, label=args.label)
-        preset, l_max = args.preset, args.l_max
-    print(markdown(results, preset, l_max).split("\n\n")[1])
+    print(markdown(results, args.preset, args.l_max).split("\n\n")[1])  # the summary table
     print(f"report: {out}/validation.md, validation.json, residuals.png")
     for msg in fails:
         print(f"FAIL {msg}")

@@ -177,7 +177,7 @@ def class_default_row(params: dict[str, Any], ref: dict[str, Any], l_max: int, T
     unlensed = {k: arrays[f"raw_{k}"] for k in ("tt", "ee", "te", "pp")}
     row: dict[str, Any] = {"seconds": seconds, "lensed": spectrum_errors(lensed, ref["lensed"], l_max, keys[:4])}
     if "unlensed" in ref:
-        row["unlensed"] = {"pp": _pp_rows(spectrum_errors(unlensed, ref["unlensed"], l_max, ("pp",)))["pp"]}
+        row["unlensed"] = _pp_rows(spectrum_errors(unlensed, ref["unlensed"], l_max, ("pp",)))
     row["delta_chi2"] = delta_chi2(lensed, {k: ref["lensed"][k] for k in keys}, T_cmb, data_dir)
     return row
 

@@ -133,8 +133,8 @@ def test_merge_of_job_array_reports_and_history_plot(tmp_path):
     md = (tmp_path / "merged" / "validation.md").read_text()
     assert "| dchi2 plik_lite+lowl | +0.210 | lhs8_s0_07 (4 of 8 within 0.1) |" in md
     assert (tmp_path / "merged" / "residuals.png").stat().st_size > 20_000
+    vr.write_report(tmp_path / "fast", [_fake_result("x", 1e-4, 0.0)], [], {**meta, "preset": "fast"})
     with pytest.raises(ValueError, match="different preset"):
-        vr.write_report(tmp_path / "fast", [_fake_result("x", 1e-4, 0.0)], [], {**meta, "preset": "fast"})
         vr.merge([tmp_path / "task0", tmp_path / "fast"], tmp_path / "bad")
     history = tmp_path / "history.jsonl"
     append_history(history, results[:4], meta, label="first")

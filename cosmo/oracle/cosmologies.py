@@ -31,13 +31,12 @@ PLANCK2018_SIGMA: dict[str, float] = {
     "omega_b": 0.00015, "omega_cdm": 0.0012, "h": 0.0054, "tau_reio": 0.0073, "n_s": 0.0042,
     "ln10^{10}A_s": 0.014,
 }
-_SIGMA = PLANCK2018_SIGMA
 
 
 def _corner(signs: dict[str, int]) -> dict[str, Any]:
     p = dict(PLANCK2018)
     for name, s in signs.items():
-        p[name] = round(PLANCK2018[name] + 5 * s * _SIGMA[name], 6)
+        p[name] = round(PLANCK2018[name] + 5 * s * PLANCK2018_SIGMA[name], 6)
     return p
 
 

@@ -52,19 +52,25 @@ def _classy(params: dict[str, Any], precision: str, extra: dict[str, Any]):
     return make_classy(merge_identical_ncdm(params), "RECFAST", extra=with_precision(extra, precision))
 
 
-def _background(params, precision, sol, **_) -> StageComparison:
+def _class_z_table(params, precision, table: str, z_max: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """CLASS's ``background`` or ``thermodynamics`` table for 0 < z <= ``z_max``, ascending in z:
+    ``(z, {column: values})``."""
     c = _classy(params, precision, {"output": ""})
-    t = c.get_background()
+    t = c.get_background() if table == "background" else c.get_thermodynamics()
+    c.struct_cleanup()
     z = np.asarray(t["z"])
-    keep = (z <= 1.0e4) & (z > 0.0)
-    z = z[keep][::-1]
+    keep = (z <= z_max) & (z > 0.0)
+    return z[keep][::-1], {key: np.asarray(v)[keep][::-1] for key, v in t.items()}
+
+
+def _background(params, precision, sol, **_) -> StageComparison:
+    z, t = _class_z_table(params, precision, "background", 1.0e4)
     bg = sol.background
     col = {"H [1/Mpc]": ("H [1/Mpc]", bg.hubble), "conformal time [Mpc]": ("conf. time [Mpc]", bg.conformal_time),
            "comoving distance [Mpc]": ("comov. dist.", bg.comoving_distance),
            "angular distance [Mpc]": ("ang.diam.dist.", bg.angular_distance),
            "luminosity distance [Mpc]": ("lum. dist.", bg.luminosity_distance)}
-    panels = {name: (z, np.asarray(fn(z)), np.asarray(t[key])[keep][::-1]) for name, (key, fn) in col.items()}
-    c.struct_cleanup()
+    panels = {name: (z, np.asarray(fn(z)), t[key]) for name, (key, fn) in col.items()}
     return StageComparison("background", "z", panels)
 
 
@@ -73,19 +79,14 @@ def _thermodynamics(params, precision, sol, **_) -> StageComparison:
 
     from ..perturbations.local import local_quantities
 
-    c = _classy(params, precision, {"output": ""})
-    t = c.get_thermodynamics()
-    z = np.asarray(t["z"])
-    keep = (z <= 8000.0) & (z > 0.0)
-    z = z[keep][::-1]
+    z, t = _class_z_table(params, precision, "thermodynamics", 8000.0)
     loc = jax.vmap(lambda x: local_quantities(sol.background, sol.thermo, x))(-np.log1p(z))
     th = sol.thermo
     ours = {"x_e": th.ionization_fraction(z), "T_b [K]": th.baryon_temperature(z), "kappa' [1/Mpc]": loc.dkappa,
-            "exp(-kappa)": loc.exp_m_kappa, "visibility g [1/Mpc]": loc.dkappa * loc.exp_m_kappa}
+            "exp(-kappa)": loc.exp_m_kappa, "visibility g [1/Mpc]": loc.g}
     theirs = {"x_e": "x_e", "T_b [K]": "Tb [K]", "kappa' [1/Mpc]": "kappa' [Mpc^-1]", "exp(-kappa)": "exp(-kappa)",
               "visibility g [1/Mpc]": "g [Mpc^-1]"}
-    panels = {name: (z, np.asarray(ours[name]), np.asarray(t[key])[keep][::-1]) for name, key in theirs.items()}
-    c.struct_cleanup()
+    panels = {name: (z, np.asarray(ours[name]), t[key]) for name, key in theirs.items()}
     return StageComparison("thermodynamics", "z", panels)
 
 

@@ -47,8 +47,7 @@ def history_variables(
     k: Float[Array, ""], y: Float[Array, " n"], loc: Local, lay: Layout, rsa=False, ufa=False, ncdmfa=False
 ) -> Float[Array, " n_vars"]:
     """:data:`HISTORY_VARIABLES` of one mode at one time (Newtonian gauge, see the module docstring)."""
-    dy, met = derivatives_tau(k, y, loc, lay, rsa, ufa, ncdmfa)
-    del dy
+    _, met = derivatives_tau(k, y, loc, lay, rsa, ufa, ncdmfa)
     k2 = k * k
     aH, alpha = loc.aH, met.alpha
     F = y[lay.g0 : lay.pol0]
