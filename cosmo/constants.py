@@ -14,8 +14,14 @@ Unit conventions of the whole solver (shared with CLASS):
   ``D_l = l(l+1) C_l T_cmb^2 / (2 pi)`` in **muK^2**.
 * Gauge (later stages): synchronous, comoving with CDM, as CLASS.
 
-Fundamental constants are CODATA 2018 values taken from ``astropy.constants``.
-Atomic-physics constants of the recombination model are those of RECFAST 1.5
+Fundamental constants take the values CLASS v3 uses (CODATA 2006, CLASS's
+``include/background.h`` and ``thermodynamics.h``), because agreement with CLASS is how this
+solver's accuracy is defined: the CODATA 2018 values (``astropy.constants``, which
+:data:`CODATA2018` holds for comparison) differ from them by up to 1.6e-6 in k_B, G and m_e,
+and the Boltzmann factors of recombination, exp(-h c L / k T) with h c L / k T ~ 40, amplify
+that into x_e differences of 1.7e-5 at z ~ 1000 (CHANGELOG 2026-11-30 (d)); no cosmological
+observable can resolve the constants themselves at that level. Units (Mpc, Gyr) come from
+``astropy.units``. Atomic-physics constants of the recombination model are those of RECFAST 1.5
 (Seager, Sasselov & Scott 1999; Wong, Moss & Scott 2008) and are quoted with
 their sources. Where CLASS uses a *convention* rather than a measured value
 (the helium-to-hydrogen mass ratio, the Mpc-to-Gyr factor) we use CLASS's
@@ -29,18 +35,27 @@ import math
 import astropy.constants as _ac
 import astropy.units as _u
 
-# ---------------------------------------------------------------- fundamental (SI)
-c_SI: float = float(_ac.c.value)  #: speed of light [m/s]
-G_SI: float = float(_ac.G.value)  #: Newton's constant [m^3 kg^-1 s^-2]
-k_B_SI: float = float(_ac.k_B.value)  #: Boltzmann constant [J/K]
-h_P_SI: float = float(_ac.h.value)  #: Planck constant [J s]
+# ---------------------------------------------------------------- fundamental (SI; CLASS v3 values)
+c_SI: float = 2.99792458e8  #: speed of light [m/s] (exact)
+G_SI: float = 6.67428e-11  #: Newton's constant [m^3 kg^-1 s^-2]
+k_B_SI: float = 1.3806504e-23  #: Boltzmann constant [J/K]
+h_P_SI: float = 6.62606896e-34  #: Planck constant [J s]
 hbar_SI: float = h_P_SI / (2.0 * math.pi)
-eV_SI: float = float(_ac.e.value)  #: 1 eV in J
-m_e_SI: float = float(_ac.m_e.value)  #: electron mass [kg]
-m_p_SI: float = float(_ac.m_p.value)  #: proton mass [kg]
-sigma_T_SI: float = float(_ac.sigma_T.value)  #: Thomson cross-section [m^2]
-sigma_B_SI: float = float(_ac.sigma_sb.value)  #: Stefan-Boltzmann [W m^-2 K^-4]
-Mpc_SI: float = float((1.0 * _u.Mpc).to(_u.m).value)  #: 1 Mpc in m
+eV_SI: float = 1.602176487e-19  #: 1 eV in J
+m_e_SI: float = 9.10938215e-31  #: electron mass [kg]
+m_p_SI: float = 1.672621637e-27  #: proton mass [kg]
+sigma_T_SI: float = 6.6524616e-29  #: Thomson cross-section [m^2]
+#: Stefan-Boltzmann [W m^-2 K^-4], 2 pi^5 k_B^4 / (15 h^3 c^2) as CLASS computes it.
+sigma_B_SI: float = 2.0 * math.pi**5 * k_B_SI**4 / (15.0 * h_P_SI**3 * c_SI**2)
+Mpc_SI: float = 3.085677581282e22  #: 1 Mpc in m (CLASS's _Mpc_over_m_; IAU 2015 differs by 7e-11)
+
+#: The same constants in CODATA 2018 (astropy), for comparison and tests (unused by the solver).
+CODATA2018: dict[str, float] = {
+    "c_SI": float(_ac.c.value), "G_SI": float(_ac.G.value), "k_B_SI": float(_ac.k_B.value),
+    "h_P_SI": float(_ac.h.value), "eV_SI": float(_ac.e.value), "m_e_SI": float(_ac.m_e.value),
+    "m_p_SI": float(_ac.m_p.value), "sigma_T_SI": float(_ac.sigma_T.value),
+    "sigma_B_SI": float(_ac.sigma_sb.value), "Mpc_SI": float((1.0 * _u.Mpc).to(_u.m).value),
+}
 
 # ---------------------------------------------------------------- conventions
 #: Hydrogen atom mass [kg] (RECFAST / CLASS value; sets n_H from omega_b).

@@ -144,6 +144,7 @@ def live_reference(name: str, params: dict[str, Any], cache_dir: pathlib.Path, p
     (or the next solver version) reuses it; a cached file for other parameters is an error."""
     import classy
 
+    from cosmo.oracle.classy_runner import THERMO_TOL_REFERENCE
     from cosmo.oracle.lensed_reference import lensed_reference, reference_path
 
     path = reference_path(cache_dir, name, precision)
@@ -152,12 +153,16 @@ def live_reference(name: str, params: dict[str, Any], cache_dir: pathlib.Path, p
         if meta["params"] != json.loads(json.dumps(params)):
             raise ValueError(f"{path} holds CLASS spectra for other parameters ({meta['params']}, not {params}): "
                              "remove it or use another cache directory")
+        if precision == "high" and meta.get("thermo_tol") != THERMO_TOL_REFERENCE:
+            raise ValueError(f"{path} was made with cl_ref.pre's RECFAST tolerance (tol_thermo_integration 1e-5, "
+                             f"not {THERMO_TOL_REFERENCE:g}): its TT is off by 1e-5 at high l; remove it to recompute")
     else:
         cache_dir.mkdir(parents=True, exist_ok=True)
         print(f"  CLASS ({precision}) for {name}" + (" (cl_ref: 15-100 min)" if precision == "high" else ""), flush=True)
         arrays = lensed_reference(params, precision)
         arrays["meta"] = np.asarray(json.dumps({"classy_version": classy.__version__, "cosmology": name,
-                                                "params": params, "precision": precision, "recombination": "RECFAST"}))
+                                                "params": params, "precision": precision, "recombination": "RECFAST",
+                                                **({"thermo_tol": THERMO_TOL_REFERENCE} if precision == "high" else {})}))
         tmp = path.with_name(path.name + ".part.npz")
         np.savez_compressed(tmp, **arrays)
         tmp.replace(path)

@@ -43,3 +43,19 @@ def test_bbn_helium_matches_class(omega_b, N_ur):
     ref = c.get_current_derived_parameters(["YHe"])["YHe"]
     ours = float(helium_from_bbn(omega_b, N_ur + 0.0))
     assert abs(ours - ref) < 2e-5
+
+
+@pytest.mark.parametrize("name", ["box_low", "box_high"])
+def test_recfast_x_e_matches_converged_class(name):
+    """x_e through recombination against CLASS's RECFAST integrated to convergence
+    (tol_thermo_integration 1e-8; cl_ref.pre's 1e-5 leaves CLASS errors of 3e-5): within 6e-6
+    (was 1.7e-5 with CODATA 2018 constants instead of CLASS's, CHANGELOG 2026-11-30 (d))."""
+    from cosmo.oracle.cosmologies import COSMOLOGIES
+
+    params = COSMOLOGIES[name]
+    c = make_classy(params, "RECFAST", extra={"tol_thermo_integration": 1.0e-8})
+    th = cosmo.solve(params).thermo
+    z = np.arange(600.0, 3000.0, 25.0)
+    ref = np.array([c.ionization_fraction(zz) for zz in z])
+    ours = np.asarray(th.ionization_fraction(z))
+    assert np.max(np.abs(ours / ref - 1.0)) < 6e-6

@@ -109,6 +109,12 @@ def test_live_reference_is_cached_with_its_parameters(tmp_path):
     with pytest.raises(ValueError, match="other parameters"):
         live_reference(name, {**params, "h": 0.7}, tmp_path, precision="default")
 
+    # a cl_ref cache file from before the converged RECFAST tolerance is refused, not reused
+    stale = tmp_path / f"lensed_high_recfast_{name}.npz"
+    np.savez(stale, meta=np.asarray(json.dumps({"params": params, "precision": "high"})))
+    with pytest.raises(ValueError, match="tol_thermo_integration"):
+        live_reference(name, params, tmp_path, precision="high")
+
 
 def _fake_result(name, tt, dchi2):
     rows = {"2-29": {"max": tt, "rms": tt / 2, "max_cv": 0.01, "l_worst": 10}}

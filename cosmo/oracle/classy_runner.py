@@ -17,9 +17,14 @@ from ..params import to_classy
 TIGHT = {"reionization_optical_depth_tol": 1.0e-8}
 
 #: CLASS cl_ref.pre (v3.3): the high-precision reference settings for C_l work, less the two
-#: entries classy 3.3.4 rejects as unread without tensors (``recfast_Nz0``, ``l_max_ur_ten``).
+#: entries classy 3.3.4 rejects as unread without tensors (``recfast_Nz0``, ``l_max_ur_ten``),
+#: and with RECFAST integrated to convergence: cl_ref.pre's ``tol_thermo_integration = 1e-5``
+#: (looser than CLASS's default 1e-6) leaves x_e errors of 3e-5 at z ~ 1450 and 1.3e-5 at z ~ 900,
+#: which move TT by 1.3e-5 at l = 2000 and Delta chi^2 by 0.22 at box_low (CHANGELOG 2026-11-30 (d)).
+#: References stored before that entry were made with 1e-5 (their ``meta`` has no ``thermo_tol``).
+THERMO_TOL_REFERENCE = 1.0e-8
 HIGH_PRECISION: dict[str, Any] = {
-    "tol_ncdm_bg": 1.0e-10, "tol_thermo_integration": 1.0e-5,
+    "tol_ncdm_bg": 1.0e-10, "tol_thermo_integration": THERMO_TOL_REFERENCE,
     "recfast_x_He0_trigger_delta": 0.01, "recfast_x_H0_trigger_delta": 0.01, "evolver": 0,
     "k_min_tau0": 0.002, "k_max_tau0_over_l_max": 3.0, "k_step_sub": 0.015, "k_step_super": 0.0001,
     "k_step_super_reduction": 0.1, "start_small_k_at_tau_c_over_tau_h": 0.0004,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..params import resolve
-from .classy_runner import make_classy, with_precision
+from .classy_runner import THERMO_TOL_REFERENCE, make_classy, with_precision
 from .cosmologies import COSMOLOGIES
 
 #: Highest multipole stored (the accuracy targets stop at 2500 for TT/EE, 2000 for phi-phi).
@@ -105,6 +105,8 @@ def reference_cli(
         arrays = build(cosmologies[name], args.precision, args.recombination)
         meta = {"classy_version": classy.__version__, "cosmology": name, "params": cosmologies[name],
                 "precision": args.precision, "recombination": args.recombination}
+        if args.precision == "high":
+            meta["thermo_tol"] = THERMO_TOL_REFERENCE
         arrays["meta"] = np.asarray(json.dumps(meta))
         target = path(args.out, name, args.precision, args.recombination)
         np.savez_compressed(target, **arrays)

@@ -144,13 +144,14 @@ def l_sampling(prec: Precision, l_max: int) -> np.ndarray:
     return np.asarray(ls)
 
 
-def quadrature_loga(prec: Precision) -> np.ndarray:
+def quadrature_loga(prec: Precision, dtau_late: float | None = None) -> np.ndarray:
     """ln a nodes of the time integrals: the stored source nodes down to ``cmb_z_rec_end``,
-    then uniform in fiducial conformal time with step ``cmb_dtau_late`` until today."""
+    then uniform in fiducial conformal time with step ``dtau_late`` [Mpc] (default
+    ``cmb_dtau_late``) until today."""
     src = source_grid(prec, cmb=True)
     rec = src[src <= -math.log1p(prec.cmb_z_rec_end) + 1e-12]
     tau_a, tau_b = float(fiducial_tau(np.exp(rec[-1]))), float(fiducial_tau(np.array(1.0)))
-    n = int(math.ceil((tau_b - tau_a) / prec.cmb_dtau_late))
+    n = int(math.ceil((tau_b - tau_a) / (prec.cmb_dtau_late if dtau_late is None else dtau_late)))
     late = fiducial_loga(np.linspace(tau_a, tau_b, n + 1)[1:])
     late[-1] = 0.0
     return np.concatenate([rec, late])
@@ -237,20 +238,23 @@ class LosInputs(NamedTuple):
 
 def los_inputs(
     pert: Perturbations, bg: Background, th: Thermodynamics, prec: Precision, l_max: int,
-    nonlinear_lensing: CosmoParams | None = None,
+    nonlinear_lensing: CosmoParams | None = None, dtau_late: float | None = None, n_q: int | None = None,
 ) -> LosInputs:
     """Sources of :func:`cmb_perturbations` splined onto the transfer k grid and the quadrature
-    nodes. The lensing-potential source is ``(phi + psi) W`` with
+    nodes (:func:`quadrature_loga` with ``dtau_late``). With ``n_q``: only the first ``n_q``
+    wavenumbers of the transfer grid, and the lensing potential only on those (``s_phi`` then has
+    ``n_q`` rows: enough for the exact lensing integral, not for Limber). The lensing-potential source is ``(phi + psi) W`` with
     ``W = sin_K(tau_rec - tau) / (sin_K(tau0 - tau) sin_K(tau0 - tau_rec))`` after ``tau_rec``
     (CLASS; ``sin_K(x) = x`` when flat); with ``nonlinear_lensing`` (the parameters) it is
     multiplied by sqrt(P_nl / P_lin) from Halofit, as CLASS's ``non_linear``."""
-    kq = transfer_k_grid(prec, l_max)
+    kq = transfer_k_grid(prec, l_max)[:n_q]
     kl = lensing_k_grid(prec, l_max)
+    kl = kl if n_q is None else kl[:n_q]  # the lensing grid starts with the transfer grid
     ks = cmb_modes(prec, l_max)
     ks_all = cmb_source_modes(prec, l_max)
     if pert.k.shape != ks_all.shape:
         raise ValueError("the sources must be computed by cmb_perturbations(..., l_max) for the same l_max")
-    loga_q = quadrature_loga(prec)
+    loga_q = quadrature_loga(prec, dtau_late)
     M_k = jnp.asarray(natural_spline_matrix(tuple(ks), tuple(kq)))
     # the lensing potential is smooth in ln k across the CMB and lensing-only modes
     M_phi = jnp.asarray(natural_spline_matrix(tuple(np.log(ks_all)), tuple(np.log(kl))))
@@ -300,19 +304,26 @@ def compute_transfer(
     ls = l_sampling(prec, l_max)
     kq, kl = transfer_k_grid(prec, l_max), lensing_k_grid(prec, l_max)
     table = bessel_table(ls, prec.bessel_dx, k_max_cmb(prec, l_max) * prec.bessel_chi_max)
-    q = los_inputs(pert, bg, th, prec, l_max, nonlinear_lensing)
-    chi, s_t, s_e, s_p, s_phi = q.chi, q.s_t, q.s_e, q.s_p, q.s_phi
-    kq_j, kl_j = jnp.asarray(kq), jnp.asarray(kl)
-    n_late = late_source_start(prec)
+    blocks = los_blocks(prec, ls, kq)
+    coarse = los_inputs(pert, bg, th, prec, l_max, nonlinear_lensing)
+    fine = coarse  # the multipoles with every late source: finer late nodes, on their k windows only
     n_phi = phi_exact_count(prec, kq)
+    low = [b for b in blocks if b.late_sources]
+    if prec.cmb_dtau_late_low_l < prec.cmb_dtau_late and low:
+        n_q_fine = max(n_phi, max(int(np.max(b.q_start)) + b.q_width for b in low))
+        fine = los_inputs(pert, bg, th, prec, l_max, nonlinear_lensing, prec.cmb_dtau_late_low_l, n_q_fine)
+    kq_j, kl_j = jnp.asarray(kq), jnp.asarray(kl)
+    n_late = late_source_start(prec)  # on the coarse nodes (the blocks without late sources)
 
-    def limber(ll):
+    def limber(ll, chi, s_phi):
         chi_l = (ll + 0.5) / kl_j
         s = jax.vmap(lambda c, row: jnp.interp(c, chi[::-1], row[::-1], left=0.0, right=0.0))(chi_l, s_phi)
         i_phi_flat = jnp.sqrt(jnp.pi / (2.0 * ll)) * (1.0 - 0.25 / ll + 1.0 / (32.0 * ll * ll))
         return i_phi_flat * s / kl_j  # = int dchi S j_l(k chi) with S at chi = (l + 1/2)/k
 
     def block(b: LosBlock):
+        q = fine if b.late_sources else coarse
+        chi, s_t, s_e, s_p = q.chi, q.s_t, q.s_e, q.s_p
         n_all = chi.shape[0] if b.late_sources else n_late  # nodes with every source
         width, pa = b.q_width, b.phi_q_start
         if b.phi_exact and pa >= n_phi:
@@ -337,13 +348,13 @@ def compute_transfer(
             if b.phi_exact:  # exact up to phi_exact_k_max, Limber above (both grids)
                 j = table.radial(il, kq_j[pa:n_phi, None] * chi[None, :], (0,))[..., 0]
                 exact = jnp.sum(s_p[pa:n_phi] * j, axis=1)
-                delta_p = jnp.concatenate([jnp.zeros(pa, chi.dtype), exact, limber(ll)[n_phi:]])
+                delta_p = jnp.concatenate([jnp.zeros(pa, chi.dtype), exact, limber(ll, coarse.chi, coarse.s_phi)[n_phi:]])
             else:
-                delta_p = limber(ll)
+                delta_p = limber(ll, coarse.chi, coarse.s_phi)
             return delta_t, delta_e, delta_p
 
         return jax.lax.map(one_l, (jnp.asarray(b.l_index), jnp.asarray(b.q_start)))
 
-    parts = [block(b) for b in los_blocks(prec, ls, kq)]
+    parts = [block(b) for b in blocks]
     dt, de, dp = (jnp.concatenate([part[i] for part in parts]) for i in range(3))
     return Transfer(l=tuple(int(v) for v in ls), k=kq_j, t=dt, e=de, k_phi=kl_j, phi=dp)
