@@ -20,8 +20,8 @@ solver's accuracy is defined: the CODATA 2018 values (``astropy.constants``, whi
 :data:`CODATA2018` holds for comparison) differ from them by up to 1.6e-6 in k_B, G and m_e,
 and the Boltzmann factors of recombination, exp(-h c L / k T) with h c L / k T ~ 40, amplify
 that into x_e differences of 1.7e-5 at z ~ 1000 (CHANGELOG 2026-11-30 (d)); no cosmological
-observable can resolve the constants themselves at that level. Units (Mpc, Gyr) come from
-``astropy.units``. Atomic-physics constants of the recombination model are those of RECFAST 1.5
+observable can resolve the constants themselves at that level. The Gyr comes from
+``astropy.units``; the Mpc is CLASS's number (7e-11 from IAU 2015). Atomic-physics constants of the recombination model are those of RECFAST 1.5
 (Seager, Sasselov & Scott 1999; Wong, Moss & Scott 2008) and are quoted with
 their sources. Where CLASS uses a *convention* rather than a measured value
 (the helium-to-hydrogen mass ratio, the Mpc-to-Gyr factor) we use CLASS's

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .classy_runner import HIGH_PRECISION, make_classy
+from .classy_runner import HIGH_PRECISION, THERMO_TOL_REFERENCE, make_classy
 from .cosmologies import COSMOLOGIES
 from .spectra_reference import merge_identical_ncdm
 
@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.names:
         arrays = lowl_ee_reference(COSMOLOGIES[name])
         meta = {"classy_version": classy.__version__, "cosmology": name, "params": COSMOLOGIES[name],
-                "settings": "cl_ref.pre + l_max_scalars 100, RECFAST", "n_k": N_K}
+                "settings": "cl_ref.pre + l_max_scalars 100, RECFAST", "n_k": N_K,
+                "thermo_tol": THERMO_TOL_REFERENCE}
         arrays["meta"] = np.asarray(json.dumps(meta))
         path = lowl_ee_path(args.out, name)
         np.savez_compressed(path, **arrays)

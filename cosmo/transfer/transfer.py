@@ -243,7 +243,8 @@ def los_inputs(
     """Sources of :func:`cmb_perturbations` splined onto the transfer k grid and the quadrature
     nodes (:func:`quadrature_loga` with ``dtau_late``). With ``n_q``: only the first ``n_q``
     wavenumbers of the transfer grid, and the lensing potential only on those (``s_phi`` then has
-    ``n_q`` rows: enough for the exact lensing integral, not for Limber). The lensing-potential source is ``(phi + psi) W`` with
+    ``n_q`` rows: enough for the exact lensing integral, not for Limber).
+    The lensing-potential source is ``(phi + psi) W`` with
     ``W = sin_K(tau_rec - tau) / (sin_K(tau0 - tau) sin_K(tau0 - tau_rec))`` after ``tau_rec``
     (CLASS; ``sin_K(x) = x`` when flat); with ``nonlinear_lensing`` (the parameters) it is
     multiplied by sqrt(P_nl / P_lin) from Halofit, as CLASS's ``non_linear``."""
