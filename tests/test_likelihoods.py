@@ -308,6 +308,28 @@ def test_jit_and_vmap_over_a_batch_of_theories():
     assert float(batched[1]) == pytest.approx(PLIK_REFERENCE[("TTTEEE", True)], abs=1e-5)
 
 
+def test_segment_sum_binning_equals_the_dense_bin_matrix_with_batch_axes():
+    """The plik_lite binning (a segment sum over l) is the dense bin-matrix product of the
+    published weights, for a single spectrum and for leading batch axes."""
+    from likelihoods.planck_lite import Binning
+
+    rng = np.random.default_rng(1)
+    blmin, blmax = np.array([0, 3, 10]), np.array([2, 7, 12])  # l = 30..49, a gap at l = 38, 39
+    weights = rng.uniform(0.5, 1.5, 20)
+    binning = Binning(blmin, blmax, weights, 30, 3, 49)
+    dense = np.zeros((3, 20))
+    ell = np.arange(30, 50)
+    for b in range(3):
+        sel = slice(blmin[b], blmax[b] + 1)
+        dense[b, sel] = weights[sel] * 2 * np.pi / (ell[sel] * (ell[sel] + 1))
+    np.testing.assert_allclose(binning.matrix(), dense, rtol=1e-15, atol=0)
+    dl = rng.uniform(100, 5000, (4, 2, 20))
+    np.testing.assert_allclose(np.asarray(binning(dl)), dl @ dense.T, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(np.asarray(binning(dl[0, 0])), dense @ dl[0, 0], rtol=1e-13, atol=0)
+    with pytest.raises(ValueError, match="overlaps"):
+        Binning(np.array([0, 2]), np.array([3, 5]), weights, 30, 2, 49)
+
+
 # --------------------------------------------------------------------------- CLI
 def test_cli_loglike_list_and_file(tmp_path, capsys):
     from inference.cli import main
