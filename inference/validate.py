@@ -144,7 +144,7 @@ def live_reference(name: str, params: dict[str, Any], cache_dir: pathlib.Path, p
     (or the next solver version) reuses it; a cached file for other parameters is an error."""
     import classy
 
-    from cosmo.oracle.classy_runner import THERMO_TOL_REFERENCE
+    from cosmo.oracle.classy_runner import REFERENCE_META
     from cosmo.oracle.lensed_reference import lensed_reference, reference_path
 
     path = reference_path(cache_dir, name, precision)
@@ -153,16 +153,18 @@ def live_reference(name: str, params: dict[str, Any], cache_dir: pathlib.Path, p
         if meta["params"] != json.loads(json.dumps(params)):
             raise ValueError(f"{path} holds CLASS spectra for other parameters ({meta['params']}, not {params}): "
                              "remove it or use another cache directory")
-        if precision == "high" and meta.get("thermo_tol") != THERMO_TOL_REFERENCE:
-            raise ValueError(f"{path} was made with cl_ref.pre's RECFAST tolerance (tol_thermo_integration 1e-5, "
-                             f"not {THERMO_TOL_REFERENCE:g}): its TT is off by 1e-5 at high l; remove it to recompute")
+        stale = {k: meta.get(k) for k, v in REFERENCE_META.items() if meta.get(k) != v}
+        if precision == "high" and stale:
+            raise ValueError(f"{path} was made with other reference settings ({stale}, now {REFERENCE_META}: "
+                             "cl_ref.pre's RECFAST tolerance and l sampling leave 1e-5 errors in TT); "
+                             "remove it to recompute")
     else:
         cache_dir.mkdir(parents=True, exist_ok=True)
         print(f"  CLASS ({precision}) for {name}" + (" (cl_ref: 15-100 min)" if precision == "high" else ""), flush=True)
         arrays = lensed_reference(params, precision)
         arrays["meta"] = np.asarray(json.dumps({"classy_version": classy.__version__, "cosmology": name,
                                                 "params": params, "precision": precision, "recombination": "RECFAST",
-                                                **({"thermo_tol": THERMO_TOL_REFERENCE} if precision == "high" else {})}))
+                                                **(REFERENCE_META if precision == "high" else {})}))
         tmp = path.with_name(path.name + ".part.npz")
         np.savez_compressed(tmp, **arrays)
         tmp.replace(path)

@@ -109,11 +109,13 @@ def test_live_reference_is_cached_with_its_parameters(tmp_path):
     with pytest.raises(ValueError, match="other parameters"):
         live_reference(name, {**params, "h": 0.7}, tmp_path, precision="default")
 
-    # a cl_ref cache file from before the converged RECFAST tolerance is refused, not reused
+    # cl_ref cache files from before the converged RECFAST tolerance, or with cl_ref.pre's l sampling
+    # (CLASS splines its C_l between sampled multipoles), are refused, not reused
     stale = tmp_path / f"lensed_high_recfast_{name}.npz"
-    np.savez(stale, meta=np.asarray(json.dumps({"params": params, "precision": "high"})))
-    with pytest.raises(ValueError, match="tol_thermo_integration"):
-        live_reference(name, params, tmp_path, precision="high")
+    for meta in ({}, {"thermo_tol": 1e-8}, {"thermo_tol": 1e-8, "l_logstep": 1.026, "l_linstep": 25}):
+        np.savez(stale, meta=np.asarray(json.dumps({"params": params, "precision": "high", **meta})))
+        with pytest.raises(ValueError, match="other reference settings.*l_linstep"):
+            live_reference(name, params, tmp_path, precision="high")
 
 
 def _fake_result(name, tt, dchi2):

@@ -23,6 +23,14 @@ TIGHT = {"reionization_optical_depth_tol": 1.0e-8}
 #: which move TT by 1.3e-5 at l = 2000 and Delta chi^2 by 0.22 at box_low (CHANGELOG 2026-11-30 (d)).
 #: References stored before that entry were made with 1e-5 (their ``meta`` has no ``thermo_tol``).
 THERMO_TOL_REFERENCE = 1.0e-8
+#: Multipole sampling of the references. CLASS computes C_l (unlensed, and lensed) only at its
+#: sampled multipoles and returns a cubic spline in l between them (harmonic.c, lensing.c):
+#: cl_ref.pre's steps (1.026, 25) leave spline errors of 1.4e-5 in lensed TT at l ~ 2000, worth
+#: Delta chi^2 = 0.65 on plik_lite at box_low (CHANGELOG 2026-11-30 (e)). A linear step of 8
+#: (the error scales as step^4) brings that below 0.01.
+L_SAMPLING_REFERENCE: dict[str, float] = {"l_logstep": 1.01, "l_linstep": 8}
+#: What the ``meta`` of a high-precision reference records beyond cl_ref.pre (refused if different).
+REFERENCE_META: dict[str, float] = {"thermo_tol": THERMO_TOL_REFERENCE, **L_SAMPLING_REFERENCE}
 HIGH_PRECISION: dict[str, Any] = {
     "tol_ncdm_bg": 1.0e-10, "tol_thermo_integration": THERMO_TOL_REFERENCE,
     "recfast_x_He0_trigger_delta": 0.01, "recfast_x_H0_trigger_delta": 0.01, "evolver": 0,
@@ -36,7 +44,7 @@ HIGH_PRECISION: dict[str, Any] = {
     "radiation_streaming_trigger_tau_over_tau_k": 240.0, "radiation_streaming_trigger_tau_c_over_tau": 100.0,
     "ur_fluid_approximation": 2, "ur_fluid_trigger_tau_over_tau_k": 50.0, "ncdm_fluid_approximation": 3,
     "ncdm_fluid_trigger_tau_over_tau_k": 51.0, "tol_ncdm_synchronous": 1.0e-10, "tol_ncdm_newtonian": 1.0e-10,
-    "l_logstep": 1.026, "l_linstep": 25, "hyper_sampling_flat": 12.0, "hyper_sampling_curved_low_nu": 10.0,
+    **L_SAMPLING_REFERENCE, "hyper_sampling_flat": 12.0, "hyper_sampling_curved_low_nu": 10.0,
     "hyper_sampling_curved_high_nu": 10.0, "hyper_nu_sampling_step": 10.0, "hyper_phi_min_abs": 1.0e-10,
     "hyper_x_tol": 1.0e-4, "hyper_flat_approximation_nu": 1.0e6, "q_linstep": 0.20, "q_logstep_spline": 20.0,
     "q_logstep_trapzd": 0.5, "q_numstep_transition": 250, "transfer_neglect_delta_k_S_t0": 100.0,

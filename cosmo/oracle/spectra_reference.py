@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..params import resolve
-from .classy_runner import THERMO_TOL_REFERENCE, make_classy, with_precision
+from .classy_runner import REFERENCE_META, make_classy, with_precision
 from .cosmologies import COSMOLOGIES
 
 #: Highest multipole stored (the accuracy targets stop at 2500 for TT/EE, 2000 for phi-phi).
@@ -106,7 +106,7 @@ def reference_cli(
         meta = {"classy_version": classy.__version__, "cosmology": name, "params": cosmologies[name],
                 "precision": args.precision, "recombination": args.recombination}
         if args.precision == "high":
-            meta["thermo_tol"] = THERMO_TOL_REFERENCE
+            meta.update(REFERENCE_META)
         arrays["meta"] = np.asarray(json.dumps(meta))
         target = path(args.out, name, args.precision, args.recombination)
         np.savez_compressed(target, **arrays)
