@@ -2,7 +2,7 @@
 
 Recombination models: ``"RECFAST"`` (what our solver implements) and ``"HyRec"``
 (CLASS's default). ``HIGH_PRECISION`` holds CLASS's ``cl_ref.pre`` settings for the
-spectra references of later stages (~20 minutes per cosmology on 2 cores).
+spectra references of later stages (with ``REFERENCE_META``: ~25 CPU-minutes per lensed cosmology).
 """
 
 from __future__ import annotations
