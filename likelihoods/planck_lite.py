@@ -68,12 +68,6 @@ class Binning(eqx.Module):
         out = jax.ops.segment_sum(x, self.bin_index, num_segments=self.n_bins, indices_are_sorted=True)
         return jnp.moveaxis(out, 0, -1)
 
-    def matrix(self) -> np.ndarray:
-        """The equivalent dense (n_bins, n_l) matrix (for tests and inspection)."""
-        m = np.zeros((self.n_bins, self.weights.size))
-        m[self.bin_index, np.arange(self.weights.size)] = self.weights
-        return m
-
 
 class PlanckLite(Likelihood):
     """Planck 2018 plik_lite v22, ``spectra`` = ``"TTTEEE"`` or ``"TT"`` (l >= 30).

@@ -27,7 +27,7 @@ THERMO_TOL_REFERENCE = 1.0e-8
 #: sampled multipoles and returns a cubic spline in l between them (harmonic.c, lensing.c):
 #: cl_ref.pre's steps (1.026, 25) leave spline errors of 1.4e-5 in lensed TT at l ~ 2000, worth
 #: Delta chi^2 = 0.65 on plik_lite at box_low (CHANGELOG 2026-11-30 (e)). A linear step of 8
-#: (the error scales as step^4) brings that below 0.01.
+#: should leave ~0.01 (the spline error scales as step^4; estimated, not measured).
 L_SAMPLING_REFERENCE: dict[str, float] = {"l_logstep": 1.01, "l_linstep": 8}
 #: What the ``meta`` of a high-precision reference records beyond cl_ref.pre (refused if different).
 REFERENCE_META: dict[str, float] = {"thermo_tol": THERMO_TOL_REFERENCE, **L_SAMPLING_REFERENCE}
