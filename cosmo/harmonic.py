@@ -1,8 +1,10 @@
 """Angular power spectra from the transfer functions (CLASS ``harmonic.c`` conventions).
 
 ``C_l^{XY} = 4 pi int dk/k P_R(k) Delta^X_l(k) Delta^Y_l(k)`` (trapezoid on the transfer
-k grid; phi-phi on its extended lensing grid), computed at the sampled multipoles and splined in l (natural cubic spline of
-``l(l+1) C_l``, and of the flatter ``[l(l+1)]^2 C_l`` for phi-phi) to every l. C_l are dimensionless (temperature in units of T_cmb), like
+k grid; phi-phi on its extended lensing grid), computed at the sampled multipoles and splined in l (quintic spline of
+``l(l+1) C_l``, and of the flatter ``[l(l+1)]^2 C_l`` for phi-phi) to every l: a cubic spline at
+the default sampling (steps 1.12 / 20) was off by up to 3e-4 in EE, 1e-4 in TE and 4e-5 in TT
+between the sampled multipoles (systematically low on the peaks), the quintic by < 4e-6. C_l are dimensionless (temperature in units of T_cmb), like
 classy's ``raw_cl``: keys ``tt, ee, te, bb, pp, tp``; ``pp`` is the lensing potential.
 
 Tensor modes (:func:`compute_tensor_cl`): ``C_l = 4 pi int dk/k P_h(k) Delta^X_l Delta^Y_l`` for
@@ -19,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .interpolation import natural_spline_matrix, trapezoid_weights
+from .interpolation import natural_spline_matrix, quintic_spline_matrix, trapezoid_weights
 from .params import CosmoParams
 from .primordial import primordial_scalar, primordial_tensor
 from .transfer import Transfer
@@ -68,7 +70,7 @@ def compute_cl(cp: CosmoParams, tr: Transfer, l_max: int) -> AngularSpectra:
     transfers = {"t": tr.t, "e": tr.e, "phi": tr.phi[:, :n_k]}
     ls = np.asarray(tr.l)
     ell = np.arange(l_max + 1)
-    M = jnp.asarray(natural_spline_matrix(tuple(ls.astype(float)), tuple(ell[2:].astype(float))))
+    M = jnp.asarray(quintic_spline_matrix(tuple(ls.astype(float)), tuple(ell[2:].astype(float))))
     fac_s = jnp.asarray(ls * (ls + 1.0))
     out = {}
     for key, (a, b) in _PAIRS.items():
@@ -76,6 +78,11 @@ def compute_cl(cp: CosmoParams, tr: Transfer, l_max: int) -> AngularSpectra:
             cl_s = jnp.sum(weight(tr.k_phi, tr.dk_phi)[None, :] * tr.phi**2, axis=1)
         else:
             cl_s = jnp.sum(weight(tr.k, tr.dk)[None, :] * transfers[a] * transfers[b], axis=1)
+            if tr.k_fine is not None and key != "tp":  # the low multipoles on the refined k grid
+                fine = {"t": tr.t_fine, "e": tr.e_fine}
+                n_f = tr.t_fine.shape[0]
+                cl_f = jnp.sum(weight(tr.k_fine, None)[None, :] * fine[a] * fine[b], axis=1)
+                cl_s = jnp.concatenate([cl_f, cl_s[n_f:]])
         power = 2 if key == "pp" else 1  # splined: l(l+1) C_l, [l(l+1)]^2 C_l^pp (nearly flat)
         cl = (M @ (fac_s**power * cl_s)) / (ell[2:] * (ell[2:] + 1.0)) ** power
         out[key] = jnp.concatenate([jnp.zeros(2), cl])

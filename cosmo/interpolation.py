@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
-from scipy.interpolate import CubicSpline
+from scipy.interpolate import CubicSpline, make_interp_spline
 
 
 def hermite_uniform(
@@ -108,3 +108,18 @@ def trapezoid_weights(x: Float[Array, " n"]) -> Float[Array, " n"]:
 def natural_spline_matrix(x_from: tuple[float, ...], x_to: tuple[float, ...]) -> np.ndarray:
     """Linear map (numpy, for static grids): values at ``x_from`` -> natural cubic spline at ``x_to``."""
     return CubicSpline(np.asarray(x_from), np.eye(len(x_from)), bc_type="natural")(np.asarray(x_to))
+
+
+@functools.lru_cache(maxsize=16)
+def quintic_spline_matrix(x_from: tuple[float, ...], x_to: tuple[float, ...]) -> np.ndarray:
+    """Linear map (numpy, for static grids): values at ``x_from`` -> interpolating quintic spline
+    (scipy ``make_interp_spline``, ``k = 5``, not-a-knot ends) at ``x_to``.
+
+    For oscillating data it keeps the amplitude far better than a cubic spline: the cubic
+    interpolant of an oscillation sampled ``n`` times per period is low by ~(2 pi / n)^4 / 384 on
+    average (its error is systematic, not random), the quintic's error is ~(2 pi / n)^6 smaller in
+    the same proportion. Used where that bias reaches the C_l: the CMB sources in k and the C_l in
+    l (CHANGELOG 2026-11-30 (f))."""
+    if len(x_from) < 6:
+        return natural_spline_matrix(x_from, x_to)
+    return make_interp_spline(np.asarray(x_from), np.eye(len(x_from)), k=5)(np.asarray(x_to))

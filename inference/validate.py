@@ -156,7 +156,7 @@ def live_reference(name: str, params: dict[str, Any], cache_dir: pathlib.Path, p
         stale = {k: meta.get(k) for k, v in REFERENCE_META.items() if meta.get(k) != v}
         if precision == "high" and stale:
             raise ValueError(f"{path} was made with other reference settings ({stale}, now {REFERENCE_META}: "
-                             "cl_ref.pre's RECFAST tolerance and l sampling leave 1e-5 errors in TT); "
+                             "cl_ref.pre's RECFAST tolerance, l sampling and Bessel sampling leave 1e-5 errors in TT); "
                              "remove it to recompute")
     else:
         cache_dir.mkdir(parents=True, exist_ok=True)

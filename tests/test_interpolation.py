@@ -59,3 +59,26 @@ def test_trapezoid_weights_and_spline_matrix():
     y2 = natural_spline_second_derivatives(jnp.asarray(x), jnp.asarray(y))
     ref = spline_eval(jnp.asarray(xq), jnp.asarray(x), jnp.asarray(y), y2)
     np.testing.assert_allclose(natural_spline_matrix(tuple(x), tuple(xq)) @ y, np.asarray(ref), atol=1e-12)
+
+
+def test_quintic_spline_matrix_keeps_the_amplitude_of_oscillations():
+    """The quintic map (CMB sources in k, C_l in l) reproduces quintic polynomials, and on an
+    oscillation sampled 15 times per period (EE's acoustic peaks at the default l steps) its mean
+    error is below 1e-6 of the amplitude where the cubic spline is systematically low by 4e-5."""
+    from cosmo.interpolation import natural_spline_matrix, quintic_spline_matrix
+
+    x = np.cumsum(np.random.default_rng(2).uniform(0.5, 1.5, 60))
+    xq = np.linspace(x[0], x[-1], 997)
+    poly = lambda t: 1.0 - 0.3 * t + 0.02 * t**2 - 1e-3 * t**3 + 2e-5 * t**4 - 1e-7 * t**5
+    np.testing.assert_allclose(quintic_spline_matrix(tuple(x), tuple(xq)) @ poly(x), poly(xq), rtol=1e-9, atol=1e-12)
+
+    xs = np.arange(0.0, 300.0, 1.0)  # 15 samples per period
+    xf = np.linspace(30.0, 270.0, 4801)
+    omega = 2.0 * np.pi / 15.0
+    for phase in (0.0, 0.7):
+        y, yf = np.cos(omega * xs + phase), np.cos(omega * xf + phase)
+        # amplitude bias: projection of the error onto the oscillation itself
+        bias = {name: float(np.mean((M(tuple(xs), tuple(xf)) @ y - yf) * yf) / np.mean(yf * yf))
+                for name, M in (("cubic", natural_spline_matrix), ("quintic", quintic_spline_matrix))}
+        assert bias["cubic"] < -3e-5  # the cubic spline loses (2 pi / 15)^4 / 720 = 4.3e-5 of it
+        assert abs(bias["quintic"]) < 1e-6

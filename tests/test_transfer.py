@@ -71,9 +71,11 @@ def test_los_blocks_partition_the_multipoles_and_drop_only_vanishing_integrands(
 
 def test_los_windows_match_the_full_integral_on_real_sources():
     """The windowed line of sight (k cut, late t0 only above l = 400) against every k and every
-    source at every time, on the same planck2018 sources (fast preset, l_max 700)."""
+    source at every time, on the same planck2018 sources (fast preset, l_max 700). Both on the
+    transfer grid itself (``q_refine_low_l = 1``): with every source kept at every l the refined
+    grid of the late-source multipoles would extend to all l, a different quadrature."""
     l_max = 700
-    prec = get_precision("fast")
+    prec = dataclasses.replace(get_precision("fast"), q_refine_low_l=1)
     full = dataclasses.replace(prec, transfer_k_cut_dk=100.0, transfer_late_source_l=10**6)
     cp = cosmo.params.resolve(COSMOLOGIES["planck2018"])
     sol = cosmo.solve(cp, prec)
@@ -127,3 +129,19 @@ def test_rosenbrock_is_fourth_order_and_stiffly_stable():
         errs.append(float(jnp.abs(y[-1, 0] - exact(1.0))))
         assert abs(float(y[-1, 1] - y[-1, 0])) < 1e-6
     assert errs[0] < 1e-6 and errs[0] / errs[1] > 12.0, errs
+
+
+def test_refined_k_grid_nests_the_transfer_grid():
+    """The late-source multipoles' T/E grid: every interval split in q_refine_low_l, the transfer
+    grid's nodes every q_refine_low_l-th node (so T-phi can stay on the coarse grid), and its
+    linear step below the half period of the recombination x reionization cross term (2.4e-4 /Mpc)."""
+    from cosmo.transfer.transfer import refined_k_grid
+
+    prec = get_precision("default")
+    kq = transfer_k_grid(prec, 1000)
+    f = prec.q_refine_low_l
+    fine = refined_k_grid(kq, f)
+    assert len(fine) == (len(kq) - 1) * f + 1 and np.all(np.diff(fine) > 0)
+    np.testing.assert_array_equal(fine[::f], kq)
+    assert np.max(np.diff(fine)) < 0.5 * 2.0 * np.pi / (13860.0 + 12300.0)
+    np.testing.assert_array_equal(refined_k_grid(kq, 1), kq)

@@ -109,11 +109,15 @@ def test_live_reference_is_cached_with_its_parameters(tmp_path):
     with pytest.raises(ValueError, match="other parameters"):
         live_reference(name, {**params, "h": 0.7}, tmp_path, precision="default")
 
-    # cl_ref cache files from before the converged RECFAST tolerance, or with cl_ref.pre's l sampling
-    # (CLASS splines its C_l between sampled multipoles), are refused, not reused
+    # cl_ref cache files from before the converged RECFAST tolerance, with cl_ref.pre's l sampling
+    # (CLASS splines its C_l between sampled multipoles) or its Bessel sampling (12 nodes per 2 pi:
+    # CLASS's TT low by 2-8e-5) are refused, not reused
     stale = tmp_path / f"lensed_high_recfast_{name}.npz"
+    current = {"thermo_tol": 1e-8, "l_logstep": 1.01, "l_linstep": 8}
     for meta, why in (({}, "'thermo_tol': None"), ({"thermo_tol": 1e-8}, "'l_linstep': None"),
-                      ({"thermo_tol": 1e-8, "l_logstep": 1.026, "l_linstep": 25}, "'l_logstep': 1.026, 'l_linstep': 25")):
+                      ({"thermo_tol": 1e-8, "l_logstep": 1.026, "l_linstep": 25}, "'l_logstep': 1.026, 'l_linstep': 25"),
+                      ({**current, "hyper_sampling_flat": 12.0}, "'hyper_sampling_flat': 12.0"),
+                      (current, "'hyper_sampling_flat': None")):
         np.savez(stale, meta=np.asarray(json.dumps({"params": params, "precision": "high", **meta})))
         with pytest.raises(ValueError, match=r"other reference settings \(\{[^}]*" + why):
             live_reference(name, params, tmp_path, precision="high")

@@ -11,7 +11,7 @@ Writes ``lensed_<precision>_<recombination>_<name>.npz`` per cosmology with, fro
   (a module test); our own unlensed spectra through our operator are the end-to-end test.
 
 ``--precision high`` runs CLASS with its ``cl_ref.pre`` settings (``delta_l_max = 1000``,
-``num_mu_minus_lmax = 1000``, ``accurate_lensing = 1``, l steps 1.01 / 8), about 25 minutes of CPU per cosmology on
+``num_mu_minus_lmax = 1000``, ``accurate_lensing = 1``, l steps 1.01 / 8, Bessel functions sampled 32 times per 2 pi), about 25-30 minutes of CPU per cosmology on
 one core, so the files are generated once and stored; never edit them.
 """
 
