@@ -116,10 +116,10 @@ def quintic_spline_matrix(x_from: tuple[float, ...], x_to: tuple[float, ...]) ->
     (scipy ``make_interp_spline``, ``k = 5``, not-a-knot ends) at ``x_to``.
 
     For oscillating data it keeps the amplitude far better than a cubic spline: the cubic
-    interpolant of an oscillation sampled ``n`` times per period is low by ~(2 pi / n)^4 / 384 on
-    average (its error is systematic, not random), the quintic's error is ~(2 pi / n)^6 smaller in
-    the same proportion. Used where that bias reaches the C_l: the CMB sources in k and the C_l in
-    l (CHANGELOG 2026-11-30 (f))."""
+    interpolant of an oscillation sampled ``n`` times per period is low by ~(2 pi / n)^4 / 720 on
+    average (a systematic loss, not a random error), the quintic's error is of order (2 pi / n)^6.
+    Used where that bias reaches the C_l: the CMB sources in k and the C_l in l
+    (CHANGELOG 2026-11-30 (f))."""
     if len(x_from) < 6:
         return natural_spline_matrix(x_from, x_to)
     return make_interp_spline(np.asarray(x_from), np.eye(len(x_from)), k=5)(np.asarray(x_to))

@@ -33,7 +33,7 @@ L_SAMPLING_REFERENCE: dict[str, float] = {"l_logstep": 1.01, "l_linstep": 8}
 #: transfer.c interpolates j_l, j_l' and j_l'' between the nodes by cubic Hermite polynomials, which
 #: shrink an oscillation's amplitude by ~dx^4 / 720 on average: with cl_ref.pre's 12 (dx = 0.52)
 #: CLASS's TT is low by 2-8e-5 at l = 30-1500 against the exact line-of-sight projection of its own
-#: sources (box_low: +2.7e-5 at l = 220, +2.9e-5 at l = 300), EE by 1-3e-5; 24 moves it to within
+#: sources (box_low: by 2.7e-5 at l = 220, 2.9e-5 at l = 300), EE by 1-3e-5; 24 moves it to within
 #: 0.2e-5 of that projection, and the residual scales as dx^4 (CHANGELOG 2026-11-30 (f)).
 BESSEL_SAMPLING_REFERENCE: dict[str, float] = {"hyper_sampling_flat": 32.0}
 #: What the ``meta`` of a high-precision reference records beyond cl_ref.pre (refused if different).
