@@ -126,6 +126,7 @@ def load_reference(name: str, reference_dir: pathlib.Path = REFERENCE_DIR, preci
         ref = np.load(lensed)
         out["lensed"] = {k: ref[f"lensed_{k}"] for k in ("tt", "ee", "te", "bb", "pp")}
         out["unlensed"] = {k: ref[f"raw_{k}"] for k in ("tt", "ee", "te", "pp")}
+        out["derived"] = {k.removeprefix("derived/"): float(ref[k]) for k in ref.files if k.startswith("derived/")}
     if spectra.exists():
         ref = np.load(spectra)
         out["unlensed"] = {k: ref[f"cl_{k}"] for k in ("tt", "ee", "te", "pp")}
@@ -171,6 +172,35 @@ def live_reference(name: str, params: dict[str, Any], cache_dir: pathlib.Path, p
     return load_reference(name, cache_dir, precision)
 
 
+def class_helium(params: dict[str, Any], ref: dict[str, Any]) -> float | None:
+    """CLASS's Y_He at ``params``: stored with the reference (``derived/YHe``), else from a classy
+    background + thermodynamics run (a second); None without classy or when ``params`` fix Y_He.
+
+    The report runs our solver with this Y_He so that both codes see the same helium: CLASS reads
+    its BBN table's omega_b column from the last Delta N block only (thermodynamics.c overwrites
+    ``omegab[i]`` line by line), and the blocks' omega_b differ by up to 2e-5, so its Y_He(omega_b)
+    is jagged by +-1.3e-6 (rms) around the table's smooth interpolation. Our smooth fit of the table
+    differs from it by up to ~1.1e-5 relative (box_low), which moves TT by ~1e-5 at l = 2000
+    (CHANGELOG 2026-12-01); the difference is reported beside the spectra (``YHe``)."""
+    if "YHe" in params:
+        return None
+    derived = ref.get("derived", {})
+    if "YHe" in derived:
+        return float(derived["YHe"])
+    try:
+        from cosmo.oracle.classy_runner import make_classy
+    except ImportError:
+        return None
+    try:
+        c = make_classy(params, "RECFAST")
+    except ImportError:
+        return None
+    value = float(c.get_current_derived_parameters(["YHe"])["YHe"])
+    c.struct_cleanup()
+    c.empty()
+    return value
+
+
 def class_default_row(params: dict[str, Any], ref: dict[str, Any], l_max: int, T_cmb: float, data_dir=None) -> dict[str, Any]:
     """CLASS at its default precision (RECFAST, the reference's run settings, lensed to ``l_max``), timed in this process and compared with the reference exactly as our solver is: the
     benchmark row of the report and a measure of how far CLASS's own defaults are from cl_ref."""
@@ -209,13 +239,18 @@ def validate_cosmology(name: str, params: dict[str, Any], prec, l_max: int = 250
     ref = load_reference(name, reference_dir) if ref is None else ref
     lensing = "lensed" in ref
     pk = "pk" in ref
+    helium = class_helium(params, ref)
+    solved = params if helium is None else {**params, "YHe": helium}
     t0 = time.perf_counter()
-    sol = jax.block_until_ready(cosmo.solve(params, prec, pk=pk, l_max=l_max, lensing=lensing))
+    sol = jax.block_until_ready(cosmo.solve(solved, prec, pk=pk, l_max=l_max, lensing=lensing))
     first = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sol = jax.block_until_ready(cosmo.solve(params, prec, pk=pk, l_max=l_max, lensing=lensing))
+    sol = jax.block_until_ready(cosmo.solve(solved, prec, pk=pk, l_max=l_max, lensing=lensing))
     warm = time.perf_counter() - t0
     result: dict[str, Any] = {"name": name, "params": params, "seconds_first": first, "seconds_warm": warm}
+    if helium is not None:
+        ours_bbn = float(bbn_helium(sol))
+        result["YHe"] = {"class": helium, "ours_bbn": ours_bbn, "relative": ours_bbn / helium - 1.0}
     spectra = {f"unlensed_{k}": np.asarray(v) for k, v in sol.cl.as_dict().items()}
     if lensing:
         spectra.update({f"lensed_{k}": np.asarray(v) for k, v in sol.lensed_cl.as_dict().items()})
@@ -235,6 +270,15 @@ def validate_cosmology(name: str, params: dict[str, Any], prec, l_max: int = 250
         if with_class_default:
             result["class_default"] = class_default_row(params, ref, l_max, T_cmb, data_dir)
     return result
+
+
+def bbn_helium(sol) -> float:
+    """Our BBN Y_He at the solution's omega_b and N_eff (whatever Y_He the solution was run with)."""
+    from cosmo import constants as const
+    from cosmo.thermodynamics.bbn import helium_from_bbn
+
+    bg = sol.background
+    return float(helium_from_bbn(sol.params.omega_b, bg.Neff_at(const.T_bbn / bg.T_cmb - 1.0)))
 
 
 def matter_power_errors(sol, ref: dict[str, Any]) -> dict[str, Any]:

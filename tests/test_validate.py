@@ -14,6 +14,7 @@ import json
 import numpy as np
 import pytest
 
+from cosmo.oracle.cosmologies import COSMOLOGIES
 from inference import cli
 from inference.validate import L_RANGES, delta_chi2, load_reference, spectrum_errors, worst
 
@@ -73,6 +74,12 @@ def test_validate_command_small_subset(small_run):
     assert status == 1 and f"planck2018: bb {w['bb']:.2e} > 1e-02" in payload["failures"]
     assert all(f.startswith(("planck2018: bb", "planck2018: dchi2")) for f in payload["failures"])
     assert (out / "validation.md").read_text().startswith("# Validation against CLASS cl_ref")
+    # both codes see CLASS's Y_He (its BBN table reading is jagged in omega_b); ours from BBN is reported
+    from cosmo.oracle.classy_runner import make_classy
+    class_yhe = make_classy(COSMOLOGIES["planck2018"], "RECFAST").get_current_derived_parameters(["YHe"])["YHe"]
+    assert res["YHe"]["class"] == pytest.approx(class_yhe, rel=1e-12)
+    assert res["YHe"]["ours_bbn"] != res["YHe"]["class"] and abs(res["YHe"]["relative"]) < 4e-5
+    assert "Helium: our solver runs with CLASS's Y_He" in (out / "validation.md").read_text()
     assert (out / "residuals.png").stat().st_size > 10_000
     assert np.load(out / "spectra_planck2018.npz")["lensed_tt"].shape == (501,)
     line = json.loads(history.read_text().splitlines()[-1])

@@ -50,7 +50,7 @@ def lensed_reference(params: dict[str, Any], precision: str = "high", recombinat
     out: dict[str, np.ndarray] = {f"raw_{key}": np.asarray(raw[key]) for key in ("tt", "ee", "te", "bb", "pp")}
     out.update({f"lensed_{key}": np.asarray(lensed[key]) for key in ("tt", "ee", "te", "bb", "pp")})
     out["delta_l_max"] = np.asarray(delta)
-    for name, value in c.get_current_derived_parameters(["100*theta_s", "z_star", "tau_reio", "z_reio"]).items():
+    for name, value in c.get_current_derived_parameters(["100*theta_s", "z_star", "tau_reio", "z_reio", "YHe"]).items():
         out["derived/" + name] = np.asarray(value)
     out["seconds"] = np.asarray(time.perf_counter() - t0)
     c.struct_cleanup()

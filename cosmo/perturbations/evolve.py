@@ -29,7 +29,7 @@ from .local import LocalTable
 from .sources import source_functions
 
 __all__ = [
-    "fiducial_tau", "fiducial_loga", "initial_loga", "switch_loga", "mode_grid", "mode_grids", "mode_sources",
+    "fiducial_tau", "fiducial_dtau_dloga", "fiducial_loga", "initial_loga", "switch_loga", "mode_grid", "mode_grids", "mode_sources",
 ]
 
 # Fiducial radiation + matter universe for node placement only: a = A tau^2 + B tau.
@@ -41,6 +41,11 @@ _B_FID = _H0_FID * math.sqrt(9.14e-5)
 def fiducial_tau(a: np.ndarray) -> np.ndarray:
     """Conformal time [Mpc] of the fiducial universe at scale factor ``a`` (node placement only)."""
     return (-_B_FID + np.sqrt(_B_FID**2 + 4.0 * _A_FID * a)) / (2.0 * _A_FID)
+
+
+def fiducial_dtau_dloga(a: np.ndarray) -> np.ndarray:
+    """d tau / d ln a [Mpc] of the fiducial universe at scale factor ``a`` (a = A tau^2 + B tau)."""
+    return a / (2.0 * _A_FID * fiducial_tau(a) + _B_FID)
 
 
 def fiducial_loga(tau: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ from ..background.background import sin_K
 from ..interpolation import natural_spline_matrix, quintic_spline_matrix, trapezoid_weights
 from ..params import CosmoParams
 from ..perturbations import Perturbations, compute_perturbations
-from ..perturbations.evolve import fiducial_loga, fiducial_tau
+from ..perturbations.evolve import fiducial_dtau_dloga, fiducial_loga, fiducial_tau
 from ..perturbations.perturbations import source_grid
 from ..precision import Precision
 from ..thermodynamics import Thermodynamics
@@ -48,7 +48,7 @@ from .bessel import bessel_table, bessel_zero_below
 
 __all__ = [
     "Transfer", "cmb_modes", "lensing_modes", "cmb_source_modes", "cmb_perturbations", "transfer_k_grid",
-    "lensing_k_grid", "l_sampling", "phi_exact_count", "quadrature_loga", "late_source_start", "los_blocks", "compute_transfer",
+    "lensing_k_grid", "l_sampling", "phi_exact_count", "quadrature_loga", "quadrature_weights", "late_source_start", "los_blocks", "compute_transfer",
     "LosInputs", "los_inputs", "refined_k_grid",
 ]
 
@@ -165,6 +165,31 @@ def quadrature_loga(prec: Precision, dtau_late: float | None = None) -> np.ndarr
     late = fiducial_loga(np.linspace(tau_a, tau_b, n + 1)[1:])
     late[-1] = 0.0
     return np.concatenate([rec, late])
+
+
+def quadrature_weights(bg: Background, prec: Precision, dtau_late: float | None = None) -> Float[Array, " n"]:
+    """Weights ``w`` with ``sum(w f) = int f dtau`` on the nodes :func:`quadrature_loga`: the
+    trapezoid rule in the variable ``u`` in which each piece of nodes is uniform (ln a through
+    recombination, fiducial conformal time after it), times ``dtau/du`` from the background.
+
+    The line-of-sight integrands are smooth and oscillating, which a trapezoid on uniform nodes
+    integrates with only aliasing errors; a trapezoid in tau itself on nodes uniform in ln a is off
+    by O(h^2) because the step varies across the visibility peak (C_l high by 1.2e-6 at every
+    l > 200 with cmb_dloga_rec = 4e-3, measured against 2e-3: worth Delta chi^2 0.12 at a corner of the
+    box, CHANGELOG 2026-12-01)."""
+    loga_q = quadrature_loga(prec, dtau_late)
+    n_rec = int(np.sum(source_grid(prec, cmb=True) <= -math.log1p(prec.cmb_z_rec_end) + 1e-12))
+    a_q = np.exp(loga_q)
+    # trapezoid coefficients of each piece in its own uniform variable (the pieces share node n_rec - 1)
+    c_rec = np.zeros_like(loga_q)
+    c_late = np.zeros_like(loga_q)
+    for c, u in ((c_rec[:n_rec], loga_q[:n_rec]), (c_late[n_rec - 1:], fiducial_tau(a_q[n_rec - 1:]))):
+        du = np.diff(u)
+        c[:-1] += 0.5 * du
+        c[1:] += 0.5 * du
+    x = jnp.asarray(loga_q)
+    dtau_dloga = 1.0 / (jnp.exp(x) * bg.hubble_loga(x))
+    return dtau_dloga * (jnp.asarray(c_rec) + jnp.asarray(c_late / fiducial_dtau_dloga(a_q)))
 
 
 def late_source_start(prec: Precision) -> int:
@@ -289,7 +314,7 @@ def los_inputs(
         "the conformal age exceeds Precision.bessel_chi_max (the end of the Bessel tables): raise it",
     )
     chi = tau0 - tau
-    w = trapezoid_weights(tau)
+    w = quadrature_weights(bg, prec, dtau_late)
     tau_rec = th.tau_rec
     chi_safe = jnp.where(chi > 0.0, chi, 1.0)
     lens_w = jnp.where(
