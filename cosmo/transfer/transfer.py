@@ -37,7 +37,7 @@ from jaxtyping import Array, Float
 
 from ..background import Background
 from ..background.background import sin_K
-from ..interpolation import natural_spline_matrix, quintic_spline_matrix, trapezoid_weights
+from ..interpolation import natural_spline_matrix, quintic_spline_matrix
 from ..params import CosmoParams
 from ..perturbations import Perturbations, compute_perturbations
 from ..perturbations.evolve import fiducial_dtau_dloga, fiducial_loga, fiducial_tau
