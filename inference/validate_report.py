@@ -54,7 +54,7 @@ def markdown(results: list[dict[str, Any]], preset: str, l_max: int, reference: 
     helium = [(r["name"], r["YHe"]) for r in results if "YHe" in r]
     if helium:
         lines += ["Helium: our solver runs with CLASS's Y_He, so that both codes see the same input; CLASS's "
-                  "BBN interpolation is jagged by ~1e-6 in omega_b (it reads its table's omega_b column from "
+                  "BBN interpolation is jagged by ~2e-6 (rms) in omega_b (it reads its table's omega_b column from "
                   "the last Delta N block). Ours from BBN (smooth fit of the same table) relative to CLASS's: "
                   + ", ".join(f"{name} {h['relative']:+.1e}" for name, h in helium) + ".", ""]
     if len(results) > 1:
