@@ -39,3 +39,11 @@ def helium_from_bbn(omega_b: Float[Array, ""], neff_bbn: Float[Array, ""]) -> Fl
     px = x ** jnp.arange(_COEF.shape[0])
     pn = dn ** jnp.arange(_COEF.shape[1])
     return px @ jnp.asarray(_COEF) @ pn
+
+
+def helium_from_bbn_at(omega_b: Float[Array, ""], bg) -> Float[Array, ""]:
+    """Y_He from BBN for background ``bg`` (:class:`cosmo.background.Background`): its N_eff at
+    T = ``T_bbn`` (0.1 MeV), as CLASS evaluates it."""
+    from .. import constants as const
+
+    return helium_from_bbn(omega_b, bg.Neff_at(const.T_bbn / bg.T_cmb - 1.0))

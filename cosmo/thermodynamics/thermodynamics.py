@@ -52,7 +52,7 @@ from ..interpolation import (
 from ..params import CosmoParams
 from ..precision import Precision
 from . import recfast
-from .bbn import helium_from_bbn
+from .bbn import helium_from_bbn_at
 from .reionization import (
     Z_REIO_START_MAX,
     OpticalDepthGrid,
@@ -261,8 +261,7 @@ def compute_thermodynamics(cp: CosmoParams, bg: Background, prec: Precision) -> 
     """Solve recombination and reionization for parameters ``cp`` on background ``bg``."""
     # ---- helium and hydrogen content
     if cp.YHe_from_bbn:
-        neff_bbn = bg.Neff_at(const.T_bbn / bg.T_cmb - 1.0)
-        YHe = helium_from_bbn(cp.omega_b, neff_bbn)
+        YHe = helium_from_bbn_at(cp.omega_b, bg)
     else:
         YHe = cp.YHe_input
     fHe = YHe / (const.not4 * (1.0 - YHe))
