@@ -141,15 +141,16 @@ class Precision:
     lensing_k_max_over_l: float = 0.003
     lensing_modes_per_decade: int = 20
     lensing_q_per_decade: int = 100
-    #: Transfer k grid: linear step q_linstep * 2 pi / 13860 Mpc above the logarithmic part
-    #: (q_per_decade points per decade from q_k_min).
+    #: Transfer k grid: q_per_decade points per decade from q_k_min, a linear step
+    #: q_linstep * 2 pi / 13860 Mpc at large k, a smooth blend between (nodes uniform in a
+    #: variable u, trapezoid in u: :func:`cosmo.transfer.transfer.transfer_k_grid`).
     q_linstep: float = 0.45
     #: ... with every interval split into q_refine_low_l for the multipoles l <=
-    #: transfer_late_source_l (their T and E transfer functions only). Their late reionization
-    #: sources make Delta_l(k)^2 oscillate with period 2 pi / (chi_rec + chi_reio) ~ 2.4e-4 /Mpc,
-    #: which the linear step (2.0e-4 /Mpc) aliases: +-2e-4 in TT at l = 30-140 and +-4e-5 (TT),
-    #: -1.6e-4 (EE) at l = 150-400 with 1 (CHANGELOG 2026-11-30 (e), (f)).
-    q_refine_low_l: int = 2
+    #: transfer_late_source_l (their T and E transfer functions only). On the kinked grid of
+    #: before 2026-12-01 (b) (logarithmic, then linear from where the steps met) 2 was needed
+    #: (+-2e-4 in TT at l = 30-140, -1.6e-4 in EE at l = 360 with 1); on the smooth grid 1 and 2
+    #: differ by < 1e-7 in EE and 4e-7 in TT at l >= 30 (2e-6 in TT at l < 30; CHANGELOG).
+    q_refine_low_l: int = 1
     q_per_decade: int = 300
     q_k_min: float = 2.0e-5
     #: C_l asked up to l_max are computed up to l_max + cl_l_max_margin (k range and l sampling).

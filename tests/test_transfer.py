@@ -159,17 +159,45 @@ def test_rosenbrock_is_fourth_order_and_stiffly_stable():
     assert errs[0] < 1e-6 and errs[0] / errs[1] > 12.0, errs
 
 
-def test_refined_k_grid_nests_the_transfer_grid():
-    """The late-source multipoles' T/E grid: every interval split in q_refine_low_l, the transfer
-    grid's nodes every q_refine_low_l-th node (so T-phi can stay on the coarse grid), and its
-    linear step below the half period of the recombination x reionization cross term (2.4e-4 /Mpc)."""
-    from cosmo.transfer.transfer import refined_k_grid
+def test_fine_k_grid_nests_the_transfer_grid():
+    """The late-source multipoles' optional T/E grid: every interval split in ``factor`` (uniformly in
+    the grid variable), the transfer grid's nodes every factor-th node (so T-phi can stay on the
+    coarse grid); its weights integrate what the coarse ones do."""
+    from cosmo.transfer.transfer import fine_transfer_k_grid, transfer_k_weights
 
     prec = get_precision("default")
-    kq = transfer_k_grid(prec, 1000)
-    f = prec.q_refine_low_l
-    fine = refined_k_grid(kq, f)
-    assert len(fine) == (len(kq) - 1) * f + 1 and np.all(np.diff(fine) > 0)
-    np.testing.assert_array_equal(fine[::f], kq)
-    assert np.max(np.diff(fine)) < 0.5 * 2.0 * np.pi / (13860.0 + 12300.0)
-    np.testing.assert_array_equal(refined_k_grid(kq, 1), kq)
+    kq, w = transfer_k_grid(prec, 1000), transfer_k_weights(prec, 1000)
+    np.testing.assert_array_equal(fine_transfer_k_grid(prec, 1000, len(kq), 1)[1], w)
+    for f in (1, 2, 3):
+        fine, wf = fine_transfer_k_grid(prec, 1000, 800, f)
+        assert len(fine) == 799 * f + 1 and np.all(np.diff(fine) > 0)
+        np.testing.assert_array_equal(fine[::f], kq[:800])
+        sigma = 0.0008  # a Gaussian at k = 0.004 /Mpc (node 800: k = 0.0092)
+        assert abs(wf @ np.exp(-(((fine - 0.004) / sigma) ** 2)) / (np.sqrt(np.pi) * sigma) - 1.0) < 1e-9
+    assert np.max(np.diff(kq)) <= prec.q_linstep * 2.0 * np.pi / 13860.0 * (1.0 + 1e-12)
+
+
+def test_k_quadrature_of_c_l_integrands_has_no_kink_error():
+    """int dk/k j_l(k chi_rec)^2 D(k) (D: a damping envelope) with the transfer grid's weights, for
+    multipoles whose j_l turns on below, at and above the blend of logarithmic and linear steps
+    (k ~ 0.027 /Mpc, l ~ 370), against a dense trapezoid: < 1e-8. The kinked grid of before
+    (logarithmic until the steps meet, then linear; trapezoid in k) was off by up to 8e-5 at l = 340-370."""
+    from scipy.special import spherical_jn
+
+    from cosmo.transfer.transfer import _log_then_linear, transfer_k_weights
+
+    prec = get_precision("default")
+    kq, w = transfer_k_grid(prec, 700), transfer_k_weights(prec, 700)
+    step = prec.q_linstep * 2.0 * np.pi / 13860.0
+    kink = _log_then_linear(prec.q_k_min, kq[-1], prec.q_per_decade, step)
+    chi = 13900.0
+    dense = np.linspace(1e-9, kq[-1], 2_000_001)
+    old = []
+    for l in (100, 250, 340, 370, 450):
+        def f(k):
+            return spherical_jn(l, k * chi) ** 2 / k * np.exp(-((k / 0.04) ** 2))
+
+        exact = np.trapezoid(f(dense), dense)
+        assert abs(w @ f(kq) / exact - 1.0) < 1e-8, l
+        old.append(abs(np.trapezoid(f(kink), kink) / exact - 1.0))
+    assert max(old) > 2e-5

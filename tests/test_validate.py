@@ -117,8 +117,8 @@ def test_live_reference_is_cached_with_its_parameters(tmp_path):
         live_reference(name, {**params, "h": 0.7}, tmp_path, precision="default")
 
     # cl_ref cache files from before the converged RECFAST tolerance, with cl_ref.pre's l sampling
-    # (CLASS splines its C_l between sampled multipoles) or its Bessel sampling (12 nodes per 2 pi:
-    # CLASS's TT low by 2-8e-5) are refused, not reused
+    # (CLASS splines its C_l between sampled multipoles), its Bessel sampling (12 nodes per 2 pi:
+    # CLASS's TT low by 2-8e-5) or its Limber cut (phi-phi truncated at high L) are refused, not reused
     stale = tmp_path / f"lensed_high_recfast_{name}.npz"
     from cosmo.oracle.classy_runner import REFERENCE_META
 
@@ -126,7 +126,9 @@ def test_live_reference_is_cached_with_its_parameters(tmp_path):
     for meta, why in (({}, "'thermo_tol': None"), ({"thermo_tol": 1e-8}, "'l_linstep': None"),
                       ({"thermo_tol": 1e-8, "l_logstep": 1.026, "l_linstep": 25}, "'l_logstep': 1.026, 'l_linstep': 25"),
                       ({**current, "hyper_sampling_flat": 12.0}, "'hyper_sampling_flat': 12.0"),
-                      (current, "'hyper_sampling_flat': None")):
+                      (current, "'hyper_sampling_flat': None"),
+                      ({k: v for k, v in REFERENCE_META.items() if k != "k_max_limber_over_l_max_scalars"},
+                       "'k_max_limber_over_l_max_scalars': None")):
         np.savez(stale, meta=np.asarray(json.dumps({"params": params, "precision": "high", **meta})))
         with pytest.raises(ValueError, match=r"other reference settings \(\{[^}]*" + why):
             live_reference(name, params, tmp_path, precision="high")

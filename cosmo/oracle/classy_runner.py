@@ -36,9 +36,14 @@ L_SAMPLING_REFERENCE: dict[str, float] = {"l_logstep": 1.01, "l_linstep": 8}
 #: sources (box_low: by 2.7e-5 at l = 220, 2.9e-5 at l = 300), EE by 1-3e-5; 24 moves it to within
 #: 0.2e-5 of that projection, and the residual scales as dx^4 (CHANGELOG 2026-11-30 (f)).
 BESSEL_SAMPLING_REFERENCE: dict[str, float] = {"hyper_sampling_flat": 32.0}
+#: Where CLASS's full-Limber lensing-potential integral stops (v3.2.2+): k_max = this x l_max_scalars
+#: (1/Mpc). Its default 0.001 truncates phi-phi at L >~ 1500 (box_low: about half of a +2.3e-4 /
+#: +9e-4 difference at L = 2000 / 3250 against ours, which integrates to 0.003 l_max; CHANGELOG
+#: 2026-12-01). References made before it have no ``k_max_limber_over_l_max_scalars`` in ``meta``.
+LIMBER_REFERENCE: dict[str, float] = {"k_max_limber_over_l_max_scalars": 0.003}
 #: What the ``meta`` of a high-precision reference records beyond cl_ref.pre (refused if different).
 REFERENCE_META: dict[str, float] = {"thermo_tol": THERMO_TOL_REFERENCE, **L_SAMPLING_REFERENCE,
-                                    **BESSEL_SAMPLING_REFERENCE}
+                                    **BESSEL_SAMPLING_REFERENCE, **LIMBER_REFERENCE}
 HIGH_PRECISION: dict[str, Any] = {
     "tol_ncdm_bg": 1.0e-10, "tol_thermo_integration": THERMO_TOL_REFERENCE,
     "recfast_x_He0_trigger_delta": 0.01, "recfast_x_H0_trigger_delta": 0.01, "evolver": 0,
@@ -52,7 +57,7 @@ HIGH_PRECISION: dict[str, Any] = {
     "radiation_streaming_trigger_tau_over_tau_k": 240.0, "radiation_streaming_trigger_tau_c_over_tau": 100.0,
     "ur_fluid_approximation": 2, "ur_fluid_trigger_tau_over_tau_k": 50.0, "ncdm_fluid_approximation": 3,
     "ncdm_fluid_trigger_tau_over_tau_k": 51.0, "tol_ncdm_synchronous": 1.0e-10, "tol_ncdm_newtonian": 1.0e-10,
-    **L_SAMPLING_REFERENCE, **BESSEL_SAMPLING_REFERENCE, "hyper_sampling_curved_low_nu": 10.0,
+    **L_SAMPLING_REFERENCE, **BESSEL_SAMPLING_REFERENCE, **LIMBER_REFERENCE, "hyper_sampling_curved_low_nu": 10.0,
     "hyper_sampling_curved_high_nu": 10.0, "hyper_nu_sampling_step": 10.0, "hyper_phi_min_abs": 1.0e-10,
     "hyper_x_tol": 1.0e-4, "hyper_flat_approximation_nu": 1.0e6, "q_linstep": 0.20, "q_logstep_spline": 20.0,
     "q_logstep_trapzd": 0.5, "q_numstep_transition": 250, "transfer_neglect_delta_k_S_t0": 100.0,
