@@ -134,7 +134,7 @@ def lensing_k_weights(prec: Precision, l_max: int) -> np.ndarray:
     if len(kl) == n:
         return w
     tail = kl[n - 1:]
-    du = np.diff(np.log(tail))
+    du = np.diff(np.log(tail))  # static numpy weights (trapezoid_weights is traced under jit)
     w_tail = 0.5 * (np.append(du, 0.0) + np.insert(du, 0, 0.0)) * tail
     return np.concatenate([w[:-1], [w[-1] + w_tail[0]], w_tail[1:]])
 
@@ -189,9 +189,7 @@ def transfer_k_grid(prec: Precision, l_max: int) -> np.ndarray:
 def transfer_k_weights(prec: Precision, l_max: int) -> np.ndarray:
     """Weights ``w`` of ``int dk f ~ sum w f`` on :func:`transfer_k_grid`: the trapezoid in the
     grid's uniform variable ``u`` times ``dk/du``."""
-    w = _transfer_k(prec, l_max)[1].copy()
-    w[[0, -1]] *= 0.5
-    return w
+    return fine_transfer_k_grid(prec, l_max, len(transfer_k_grid(prec, l_max)), 1)[1]
 
 
 def fine_transfer_k_grid(prec: Precision, l_max: int, n_q: int, factor: int) -> tuple[np.ndarray, np.ndarray]:
