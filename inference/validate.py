@@ -43,6 +43,10 @@ CHI2_SETS = {
     "planck_lensing": ("planck_2018_lensing.native",),
 }
 REFERENCE_DIR = pathlib.Path(__file__).resolve().parents[1] / "tests" / "reference"
+#: Stored CLASS cl_ref references of Latin-hypercube points (``python -m
+#: cosmo.oracle.lensed_reference lhs50_s0_07 --out validation/class_references``), checked
+#: against the point's parameters and the current reference settings when used.
+HYPERCUBE_REFERENCE_DIR = pathlib.Path(__file__).resolve().parents[1] / "validation" / "class_references"
 
 
 def _relative(ours: np.ndarray, ref: np.ndarray, key: str, tt=None, ee=None) -> np.ndarray:
@@ -325,12 +329,18 @@ def _commit() -> str:
 
 def _reference_for(name: str, params: dict[str, Any], reference_dir: pathlib.Path, live: str | None,
                    cache_dir: pathlib.Path | None) -> dict[str, Any]:
-    """The stored reference of ``name`` if there is one (and ``live`` is None), else CLASS at
-    precision ``live`` (default ``high``) through :func:`live_reference`."""
+    """The stored reference of ``name`` if there is one (and ``live`` is None): ``reference_dir``,
+    then the stored hypercube references (:data:`HYPERCUBE_REFERENCE_DIR`, checked against
+    ``params`` and the reference settings); else CLASS at precision ``live`` (default ``high``)
+    through :func:`live_reference`, cached in ``cache_dir``."""
+    from cosmo.oracle.lensed_reference import reference_path
+
     if live is None:
         try:
             return load_reference(name, reference_dir)
         except FileNotFoundError:
+            if reference_path(HYPERCUBE_REFERENCE_DIR, name).exists():
+                return live_reference(name, params, HYPERCUBE_REFERENCE_DIR)
             if cache_dir is None:
                 raise
     return live_reference(name, params, cache_dir or reference_dir, live or "high")
@@ -345,7 +355,8 @@ def run(names: list[str], preset: str = "default", l_max: int = 2500, out_dir: p
     :func:`cosmo.oracle.cosmologies.named_or_hypercube`); write the report; return the results and
     the failures.
 
-    References: the stored CLASS cl_ref files of ``reference_dir``; cosmologies without one (and
+    References: the stored CLASS cl_ref files of ``reference_dir`` and of the hypercube points
+    (:data:`HYPERCUBE_REFERENCE_DIR`); cosmologies without one (and
     all of them if ``live`` is a CLASS precision, ``high`` or ``default``) get CLASS computed here
     and cached in ``cache_dir`` (default ``out_dir/class_references``). ``with_class_default``
     also runs CLASS at its default precision beside ours (time ratio; CLASS's own error)."""

@@ -134,6 +134,29 @@ def test_live_reference_is_cached_with_its_parameters(tmp_path):
             live_reference(name, params, tmp_path, precision="high")
 
 
+def test_stored_hypercube_references_match_their_points():
+    """validation/class_references holds CLASS cl_ref spectra of points of the 50-point hypercube
+    (seed 0): each file is for the parameters the hypercube generator gives that point today and
+    was made with the current reference settings (else it would be refused when used), and
+    :func:`inference.validate._reference_for` finds it without computing anything."""
+    from cosmo.oracle.classy_runner import REFERENCE_META
+    from cosmo.oracle.cosmologies import latin_hypercube
+    from inference.validate import HYPERCUBE_REFERENCE_DIR, _reference_for
+
+    files = sorted(HYPERCUBE_REFERENCE_DIR.glob("lensed_high_recfast_lhs*.npz"))
+    assert files, "no stored hypercube reference"
+    points = latin_hypercube(50, seed=0)
+    for path in files:
+        name = path.name.removeprefix("lensed_high_recfast_").removesuffix(".npz")
+        meta = json.loads(str(np.load(path)["meta"]))
+        assert meta["params"] == json.loads(json.dumps(points[name])), name
+        assert {k: meta.get(k) for k in REFERENCE_META} == REFERENCE_META, name
+    nowhere = HYPERCUBE_REFERENCE_DIR / "absent"  # no named reference, no cache: only the stored file
+    ref = _reference_for(name, points[name], nowhere, None, None)
+    assert not nowhere.exists()
+    assert ref["lensed"]["tt"].shape == (2501,) and np.all(ref["lensed"]["tt"][2:] > 0)
+
+
 def _fake_result(name, tt, dchi2):
     rows = {"2-29": {"max": tt, "rms": tt / 2, "max_cv": 0.01, "l_worst": 10}}
     return {"name": name, "params": {}, "seconds_first": 90.0, "seconds_warm": 50.0,

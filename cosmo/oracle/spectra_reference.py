@@ -91,19 +91,27 @@ def reference_cli(
 ) -> None:
     """Command line shared by the stored-reference generators: ``build(params, precision,
     recombination)`` -> arrays, written (with metadata) to ``path(out, name, precision, recombination)``
-    for named ``cosmologies``."""
+    for named ``cosmologies`` or points of a Latin hypercube (``lhs50_s0_07``, see
+    :func:`cosmo.oracle.cosmologies.named_or_hypercube`)."""
     import classy
 
+    from .cosmologies import named_or_hypercube
+
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="+", choices=sorted(cosmologies))
+    parser.add_argument("names", nargs="+", help=f"cosmologies: {', '.join(sorted(cosmologies))} "
+                        "or hypercube points (lhs50_s0_07, lhs50_mnu_s0_07)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("tests/reference"))
     parser.add_argument("--precision", default="high", choices=["high", "default"])
     parser.add_argument("--recombination", default="RECFAST", choices=["RECFAST", "HyRec"])
     args = parser.parse_args(argv)
+    try:
+        table = {name: cosmologies[name] if name in cosmologies else named_or_hypercube(name) for name in args.names}
+    except ValueError as err:
+        parser.error(str(err))
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in args.names:
-        arrays = build(cosmologies[name], args.precision, args.recombination)
-        meta = {"classy_version": classy.__version__, "cosmology": name, "params": cosmologies[name],
+    for name, params in table.items():
+        arrays = build(params, args.precision, args.recombination)
+        meta = {"classy_version": classy.__version__, "cosmology": name, "params": params,
                 "precision": args.precision, "recombination": args.recombination}
         if args.precision == "high":
             meta.update(REFERENCE_META)

@@ -173,4 +173,5 @@ def chain_solve(fac: ChainFactor, b: Float[Array, " n"], st: ChainStructure) -> 
     r_X = b[core].at[parent].add(-a_pf * y_N[:, 0])
     x_X = jsl.lu_solve(lu, r_X)
     x_N = y_N - (x_X[parent] * a_fp)[:, None] * v
-    return jnp.zeros(st.n + 1, b.dtype).at[core].set(x_X).at[idx[mask]].set(x_N[mask])[: st.n]
+    out = jnp.zeros(st.n + 1, b.dtype).at[core].set(x_X, unique_indices=True)
+    return out.at[idx[mask]].set(x_N[mask], unique_indices=True)[: st.n]

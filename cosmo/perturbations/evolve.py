@@ -152,17 +152,16 @@ def mode_sources(
     loga_rsa, loga_ufa, loga_ncdmfa = switches[0], switches[1], switches[2]
     y0 = adiabatic_initial_conditions(k, table.at(grid[0]), lay)
 
-    def field(x, x_step, y):
-        loc = table.at(x)
+    def field(loc, x_step, y):
         return derivatives_tau(k, y, loc, lay, x_step >= loga_rsa, x_step >= loga_ufa, x_step >= loga_ncdmfa)[0] / loc.aH
 
-    def save(x, y):
-        return observe(k, y, table.at(x), lay, x > loga_rsa, x > loga_ufa, x >= loga_ncdmfa)
+    def save(x, loc, y):
+        return observe(k, y, loc, lay, x > loga_rsa, x > loga_ufa, x >= loga_ncdmfa)
 
-    def jump(x, x_next, y):
+    def jump(x, x_next, loc_next, y):
         switch = (x < loga_ncdmfa) & (x_next >= loga_ncdmfa)
-        return jnp.where(switch, ncdm_fluid_from_hierarchy(k, y, table.at(x_next), lay), y)
+        return jnp.where(switch, ncdm_fluid_from_hierarchy(k, y, loc_next, lay), y)
 
     sources = solve_linear_rosenbrock(field, y0, grid, save, jump if lay.n_ncdm else None, lay.chain_structure(),
-        n_live)
+        n_live, coefficients=table.at)
     return sources[source_index].T

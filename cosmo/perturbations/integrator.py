@@ -17,12 +17,14 @@ For the non-autonomous problem the time derivative ``A'(t_n) y`` enters the stag
 
 and ``y_{n+1} = Y_6 + k_6``. Steps of zero length (padding of shorter grids) are exact
 no-ops. Each step is wrapped in ``jax.checkpoint``: reverse-mode memory is one state per
-step.
+step. What the field reads from the time alone (``coefficients``) is evaluated before the
+loop at every stage time, so its cotangents leave the reverse loop as one stacked array.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -60,75 +62,110 @@ class RODAS4:
 
 
 
+#: Distinct stage times of RODAS4 strictly inside a step (``c`` of stages 2, 1, 3), and the
+#: position of every stage's time among ``(t, *_C_INNER, t_next)``.
+_C_INNER = np.array([0.21, 0.386, 0.63])
+_STAGE_POINT = (0, 2, 1, 3, 4, 4)
+assert np.allclose(np.concatenate([[0.0], _C_INNER, [1.0]])[list(_STAGE_POINT)], RODAS4.c)
+
+
 def solve_linear_rosenbrock(
-    field: Callable[[Float[Array, ""], Float[Array, ""], Float[Array, " n"]], Float[Array, " n"]],
+    field: Callable[[Any, Float[Array, ""], Float[Array, " n"]], Float[Array, " n"]],
     y0: Float[Array, " n"],
     ts: Float[Array, " m"],
-    save: Callable[[Float[Array, ""], Float[Array, " n"]], Array] | None = None,
-    jump: Callable[[Float[Array, ""], Float[Array, ""], Float[Array, " n"]], Float[Array, " n"]] | None = None,
+    save: Callable[[Float[Array, ""], Any, Float[Array, " n"]], Array] | None = None,
+    jump: Callable[[Float[Array, ""], Float[Array, ""], Any, Float[Array, " n"]], Float[Array, " n"]] | None = None,
     structure: ChainStructure | None = None,
     n_live: Int[Array, ""] | None = None,
+    coefficients: Callable[[Float[Array, ""]], Any] | None = None,
 ) -> Array:
-    """Integrate ``y' = field(t, t_step, y)`` (linear in ``y``) through the nodes ``ts``.
+    """Integrate ``y' = field(coefficients(t), t_step, y)`` (linear in ``y``) through the nodes ``ts``.
 
-    ``t_step`` is the start of the current step (every stage of a step sees the same
-    approximation regime). ``jump(t, t_next, y_next)``, if given, maps the state at the end
-    of every step (a change of variables when an approximation switches on; identity
-    otherwise). With ``structure`` the stage systems are solved by :mod:`.chains` (core LU +
-    tridiagonal hierarchies) instead of a dense LU, and the Jacobian comes from ``n_core + 3``
-    probes (:meth:`.chains.ChainStructure.probes`) instead of ``n``. With ``n_live`` (a traced
-    integer that must not be batched under ``vmap``) only the first ``n_live`` nodes are
-    integrated and the later steps are skipped by a real branch, so grids of different
-    lengths share one compiled loop. Returns ``save(t, y)`` (default ``y``) at every node
-    (zeros after ``n_live``).
+    ``coefficients(t)`` (default: ``t`` itself) is everything the field reads that depends on
+    time alone (for the perturbations: the background and thermodynamics at ``t``, a
+    :class:`~.local.Local`). It is evaluated *before* the loop, vectorised, at every node and
+    every stage time, with its derivative at the step starts (for the ``A'(t_n) y`` term): so
+    the reverse pass gets the cotangents of all of them as one stacked array and differentiates
+    ``coefficients`` once, outside the loop, instead of accumulating the cotangent of whatever
+    ``coefficients`` closes over (an interpolation table) at every step. ``t_step`` is the start
+    of the current step (every stage of a step sees the same approximation regime).
+    ``jump(t, t_next, coefficients(t_next), y_next)``, if given, maps the state at the end of
+    every step (a change of variables when an approximation switches on; identity otherwise).
+    With ``structure`` the stage systems are solved by :mod:`.chains` (core LU + tridiagonal
+    hierarchies) instead of a dense LU, and the Jacobian comes from ``n_core + 3`` probes
+    (:meth:`.chains.ChainStructure.probes`) instead of ``n``. With ``n_live`` (a traced integer
+    that must not be batched under ``vmap``) only the first ``n_live`` nodes are integrated and
+    the later steps are skipped by a real branch, so grids of different lengths share one
+    compiled loop. Returns ``save(t, coefficients(t), y)`` (default ``y``) at every node (zeros
+    after ``n_live``).
     """
-    save = save if save is not None else (lambda t, y: y)
+    save = save if save is not None else (lambda t, c, y: y)
+    coefficients = coefficients if coefficients is not None else (lambda t: t)
     eye = jnp.eye(y0.shape[0], dtype=y0.dtype)
     probes = None if structure is None else jnp.asarray(structure.probes(), y0.dtype)
+    # Coefficients at the nodes (with their time derivative) and at the inner stage times. A
+    # zero-length step (padding) evaluates its stages at its start: finite, and discarded.
+    node_c, node_dc = jax.vmap(lambda t: jax.jvp(coefficients, (t,), (jnp.ones_like(t),)))(ts)
+    h_all = ts[1:] - ts[:-1]
+    inner_c = jax.vmap(jax.vmap(coefficients))(ts[:-1, None] + h_all[:, None] * jnp.asarray(_C_INNER, ts.dtype))
+    take = lambda tree, sl: jax.tree_util.tree_map(lambda a: a[sl], tree)  # noqa: E731
+    per_step = (ts[:-1], ts[1:], take(node_c, slice(None, -1)), take(node_dc, slice(None, -1)), inner_c,
+                take(node_c, slice(1, None)))
 
     @jax.checkpoint
-    def step(y, t_pair):
-        t, t_next = t_pair
+    def step(y, xs):
+        t, t_next, c0, dc0, c_in, c1 = xs
+        points = [c0] + [take(c_in, j) for j in range(len(_C_INNER))] + [c1]
         h = t_next - t
         live = h > 0.0
         h_s = jnp.where(live, h, 1.0)
         if structure is None:
-            J = jax.jacfwd(lambda u: field(t, t, u))(jnp.zeros_like(y))
+            J = jax.jacfwd(lambda u: field(c0, t, u))(jnp.zeros_like(y))
             lu = jsl.lu_factor(eye / (h_s * RODAS4.gamma) - J)
             solve = lambda r: jsl.lu_solve(lu, r)  # noqa: E731
         else:
-            JP = jax.vmap(lambda u: field(t, t, u), in_axes=1, out_axes=1)(probes)
-            fac = chain_factor(JP, 1.0 / (h_s * RODAS4.gamma), structure)
-            solve = lambda r: chain_solve(fac, r, structure)  # noqa: E731
-        f0, f_t = jax.jvp(lambda s: field(s, t, y), (t,), (jnp.ones_like(t),))
+            JP = jax.vmap(lambda u: field(c0, t, u), in_axes=1, out_axes=1)(probes)
+            shift = 1.0 / (h_s * RODAS4.gamma)
+            fac = chain_factor(JP, shift, structure)
+            inverse = lambda r: chain_solve(fac, r, structure)  # noqa: E731
+            # The derivative of k = E^-1 r follows from E k = r (implicit function): the
+            # cotangent mu = E^-T k_bar (a transposed solve with the same factorisation) and
+            # the matvec's VJP at (k, -mu) for the field's coefficients. The factorisation
+            # itself (LU of the core, Thomas sweeps) is never differentiated.
+            solve = lambda r: jax.lax.custom_linear_solve(  # noqa: E731
+                lambda x: shift * x - field(c0, t, x), r,
+                solve=lambda _, b: inverse(b),
+                transpose_solve=lambda _, b: jax.linear_transpose(inverse, b)(b)[0],
+            )
+        f0, f_t = jax.jvp(lambda c: field(c, t, y), (c0,), (dc0,))
         ks = []
         for i in range(6):
             if i == 0:
                 Y, f = y, f0
             else:
                 Y = (ks[-1] + Y) if i == 5 else y + sum(float(a) * ks[j] for j, a in enumerate(RODAS4.a[i]))
-                f = field(t + float(RODAS4.c[i]) * h_s, t, Y)
+                f = field(points[_STAGE_POINT[i]], t, Y)
             rhs = f + sum(float(cij) / h_s * ks[j] for j, cij in enumerate(RODAS4.C[i]))
             if RODAS4.d[i] != 0.0:
                 rhs = rhs + (h_s * float(RODAS4.d[i])) * f_t
             ks.append(solve(rhs))
         y_next = jnp.where(live, Y + ks[-1], y)
         if jump is not None:
-            y_next = jump(t, t_next, y_next)
-        return y_next, save(t_next, y_next)
+            y_next = jump(t, t_next, c1, y_next)
+        return y_next, save(t_next, c1, y_next)
 
     if n_live is None:
-        _, out = jax.lax.scan(step, y0, (ts[:-1], ts[1:]))
+        _, out = jax.lax.scan(step, y0, per_step)
     else:
-        out_shape = jax.eval_shape(save, ts[0], y0)
+        out_shape = jax.eval_shape(save, ts[0], take(node_c, 0), y0)
 
-        def skip(y, t_pair):
+        def skip(y, xs):
             return y, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), out_shape)
 
         def masked(y, xs):
-            i, t, t_next = xs
-            return jax.lax.cond(i < n_live - 1, step, skip, y, (t, t_next))
+            i, rest = xs
+            return jax.lax.cond(i < n_live - 1, step, skip, y, rest)
 
-        _, out = jax.lax.scan(masked, y0, (jnp.arange(ts.shape[0] - 1), ts[:-1], ts[1:]))
-    first = save(ts[0], y0)
+        _, out = jax.lax.scan(masked, y0, (jnp.arange(ts.shape[0] - 1), per_step))
+    first = save(ts[0], take(node_c, 0), y0)
     return jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b], axis=0), first, out)

@@ -183,14 +183,13 @@ def _tensor_mode(
     loga_rsa = switches[0]
     y0 = tensor_initial_conditions(k, table.at(grid[0]), lay)
 
-    def field(x, x_step, y):
-        loc = table.at(x)
+    def field(loc, x_step, y):
         return tensor_derivatives(k, y, loc, lay, x_step >= loga_rsa) / loc.aH
 
-    def save(x, y):
-        return tensor_sources(k, y, table.at(x), lay, x > loga_rsa)
+    def save(x, loc, y):
+        return tensor_sources(k, y, loc, lay, x > loga_rsa)
 
-    sources = solve_linear_rosenbrock(field, y0, grid, save, None, lay.chain_structure(), n_live)
+    sources = solve_linear_rosenbrock(field, y0, grid, save, None, lay.chain_structure(), n_live, coefficients=table.at)
     return sources[source_index].T
 
 
