@@ -61,12 +61,10 @@ class RODAS4:
     ]
 
 
-
-#: Distinct stage times of RODAS4 strictly inside a step (``c`` of stages 2, 1, 3), and the
+#: Distinct stage times of RODAS4 strictly inside a step (fractions of the step), and the
 #: position of every stage's time among ``(t, *_C_INNER, t_next)``.
-_C_INNER = np.array([0.21, 0.386, 0.63])
-_STAGE_POINT = (0, 2, 1, 3, 4, 4)
-assert np.allclose(np.concatenate([[0.0], _C_INNER, [1.0]])[list(_STAGE_POINT)], RODAS4.c)
+_C_INNER = np.unique(RODAS4.c[(RODAS4.c > 0.0) & (RODAS4.c < 1.0)])
+_STAGE_POINT = tuple(int(i) for i in np.searchsorted(np.concatenate([[0.0], _C_INNER, [1.0]]), RODAS4.c))
 
 
 def solve_linear_rosenbrock(
