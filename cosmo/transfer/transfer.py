@@ -447,29 +447,63 @@ def compute_transfer(
         f = refine if b.late_sources else 1
         kt_j = jnp.asarray(kq_fine) if f > 1 else kq_j
         width = (b.q_width - 1) * f + 1
+        # the window in chunks of los_k_chunk wavenumbers; the grid and the sources are padded with
+        # zeros (no contribution) so that the last chunk stays inside them
+        n_chunk = -(-width // prec.los_k_chunk)
+        pad = n_chunk * prec.los_k_chunk - width
+        kt_p = jnp.pad(kt_j, (0, pad))
+        s_t_p = jnp.pad(s_t, ((0, 0), (0, pad), (0, 0)))
+        s_e_p = jnp.pad(s_e, ((0, pad), (0, 0)))
         if b.phi_exact and pa >= n_phi:
             raise ValueError(f"Precision.phi_exact_k_max = {prec.phi_exact_k_max} is below the exact lensing windows")
+
+        def window_sums(il, q0):
+            """Delta_T, Delta_E (without the E factor) on the window's wavenumbers from ``q0``."""
+
+            def chunk(q):
+                x = jax.lax.dynamic_slice_in_dim(kt_p, q, prec.los_k_chunk)[:, None] * chi[None, :]
+                t = jax.lax.dynamic_slice_in_dim(s_t_p, q, prec.los_k_chunk, axis=1)
+                e = jax.lax.dynamic_slice_in_dim(s_e_p, q, prec.los_k_chunk, axis=0)
+                r = table.radial(il, x[:, :n_all])
+                d_t = jnp.sum(t[0, :, :n_all] * r[..., 0] + t[1, :, :n_all] * r[..., 1] + t[2, :, :n_all] * r[..., 2],
+                              axis=1)
+                d_e = jnp.sum(e[:, :n_all] * r[..., 3], axis=1)
+                if not b.late_sources:  # CLASS transfer_neglect_late_source: only t0 (late ISW) late
+                    d_t += jnp.sum(t[0, :, n_all:] * table.radial(il, x[:, n_all:], (0,))[..., 0], axis=1)
+                return d_t, d_e
+
+            d_t, d_e = jax.lax.map(chunk, q0 + prec.los_k_chunk * jnp.arange(n_chunk))
+            inside = jnp.arange(n_chunk * prec.los_k_chunk) < width  # the rest lies beyond the window
+            return jnp.where(inside, d_t.reshape(-1), 0.0), jnp.where(inside, d_e.reshape(-1), 0.0)
+
+        if b.phi_exact:
+            n_pc = -(-(n_phi - pa) // prec.los_k_chunk)
+            pad_p = n_pc * prec.los_k_chunk - (n_phi - pa)
+            kp_p = jnp.pad(kq_j[pa:n_phi], (0, pad_p))
+            s_p_p = jnp.pad(s_p[pa:n_phi], ((0, pad_p), (0, 0)))
+
+        def phi_exact_sums(il):
+            """int dchi S_phi j_l(k chi) on the wavenumbers pa..n_phi of the transfer grid (chunked)."""
+
+            def chunk(q):
+                x = jax.lax.dynamic_slice_in_dim(kp_p, q, prec.los_k_chunk)[:, None] * chi[None, :]
+                s = jax.lax.dynamic_slice_in_dim(s_p_p, q, prec.los_k_chunk, axis=0)
+                return jnp.sum(s * table.radial(il, x, (0,))[..., 0], axis=1)
+
+            return jax.lax.map(chunk, prec.los_k_chunk * jnp.arange(n_pc)).reshape(-1)[: n_phi - pa]
 
         @jax.checkpoint
         def one_l(args):
             il, qa = args
             ll = table.l[il].astype(chi.dtype)
             qt = qa * f  # first node of the window on the T/E grid
-            x = jax.lax.dynamic_slice_in_dim(kt_j, qt, width)[:, None] * chi[None, :]
-            t = jax.lax.dynamic_slice_in_dim(s_t, qt, width, axis=1)
-            e = jax.lax.dynamic_slice_in_dim(s_e, qt, width, axis=0)
-            r = table.radial(il, x[:, :n_all])
-            delta_t = jnp.sum(t[0, :, :n_all] * r[..., 0] + t[1, :, :n_all] * r[..., 1] + t[2, :, :n_all] * r[..., 2], axis=1)
-            delta_e = jnp.sum(e[:, :n_all] * r[..., 3], axis=1)
-            if not b.late_sources:  # CLASS transfer_neglect_late_source: only t0 (late ISW) late
-                delta_t += jnp.sum(t[0, :, n_all:] * table.radial(il, x[:, n_all:], (0,))[..., 0], axis=1)
+            delta_t, delta_e = window_sums(il, qt)
             e_factor = jnp.sqrt(0.375 * (ll + 2.0) * (ll + 1.0) * ll * (ll - 1.0))
-            zeros = jnp.zeros(kt_j.shape[0], chi.dtype)
-            delta_t = jax.lax.dynamic_update_slice_in_dim(zeros, delta_t, qt, 0)
-            delta_e = jax.lax.dynamic_update_slice_in_dim(zeros, e_factor * delta_e, qt, 0)
+            zeros = jnp.zeros(kt_p.shape[0], chi.dtype)
+            delta_t = jax.lax.dynamic_update_slice_in_dim(zeros, delta_t, qt, 0)[: kt_j.shape[0]]
+            delta_e = jax.lax.dynamic_update_slice_in_dim(zeros, e_factor * delta_e, qt, 0)[: kt_j.shape[0]]
             if b.phi_exact:  # exact up to phi_exact_k_max, Limber above (both grids)
-                j = table.radial(il, kq_j[pa:n_phi, None] * chi[None, :], (0,))[..., 0]
-                exact = jnp.sum(s_p[pa:n_phi] * j, axis=1)
+                exact = phi_exact_sums(il)
                 delta_p = jnp.concatenate([jnp.zeros(pa, chi.dtype), exact, limber(ll, coarse.chi, coarse.s_phi)[n_phi:]])
             else:
                 delta_p = limber(ll, coarse.chi, coarse.s_phi)
