@@ -20,7 +20,7 @@ from scipy.special import eval_legendre
 
 import cosmo
 from cosmo.lensing import WIGNER_PAIRS, gauss_legendre, lens_spectra, wigner_d
-from cosmo.oracle.cosmologies import COSMOLOGIES, TENSOR_COSMOLOGIES
+from cosmo.oracle.cosmologies import COSMOLOGIES, CURVED_COSMOLOGIES, TENSOR_COSMOLOGIES
 
 REF = pathlib.Path(__file__).parent / "reference"
 LENSED_REFERENCES = sorted(p.name.removeprefix("lensed_high_recfast_").removesuffix(".npz")
@@ -166,7 +166,7 @@ def lensed_reference_with_exact_low_l_ee(name: str) -> dict[str, np.ndarray]:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", LENSED_REFERENCES)
 def test_lensed_cl_match_class(name):
-    sol = cosmo.solve({**COSMOLOGIES, **TENSOR_COSMOLOGIES}[name], l_max=2500, lensing=True)
+    sol = cosmo.solve({**COSMOLOGIES, **CURVED_COSMOLOGIES, **TENSOR_COSMOLOGIES}[name], l_max=2500, lensing=True)
     cl = {k: np.asarray(v) for k, v in sol.lensed_cl.as_dict().items()}
     errors = worst_lensed_errors(cl, lensed_reference_with_exact_low_l_ee(name))
     print(name, errors)

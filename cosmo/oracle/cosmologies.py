@@ -56,6 +56,15 @@ COSMOLOGIES: dict[str, dict[str, Any]] = {
 }
 
 
+#: Curved cosmologies at the edge of the issue's |Omega_k| <= 0.02 (their own lensed references:
+#: ``python -m cosmo.oracle.lensed_reference omk_neg_0p02``; not in :data:`COSMOLOGIES`, whose
+#: background/thermodynamics references are stored together).
+CURVED_COSMOLOGIES: dict[str, dict[str, Any]] = {
+    "omk_pos_0p02": {**PLANCK2018, "Omega_k": 0.02},
+    "omk_neg_0p02": {**PLANCK2018, "Omega_k": -0.02},
+}
+
+
 #: Cosmologies with tensor modes (their own references: ``cosmo.oracle.tensor_reference``).
 TENSOR_COSMOLOGIES: dict[str, dict[str, Any]] = {
     "tensor_r0p01": {**PLANCK2018, "r": 0.01},

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .classy_runner import make_classy, with_precision
-from .cosmologies import COSMOLOGIES, TENSOR_COSMOLOGIES
+from .cosmologies import COSMOLOGIES, CURVED_COSMOLOGIES, TENSOR_COSMOLOGIES
 from .spectra_reference import merge_identical_ncdm, reference_cli
 
 #: Highest lensed multipole stored (the accuracy targets stop at 2500).
@@ -63,7 +63,7 @@ def reference_path(out_dir: pathlib.Path, name: str, precision: str = "high", re
 
 
 def main(argv: list[str] | None = None) -> None:
-    reference_cli(__doc__, lensed_reference, reference_path, argv, {**COSMOLOGIES, **TENSOR_COSMOLOGIES})
+    reference_cli(__doc__, lensed_reference, reference_path, argv, {**COSMOLOGIES, **CURVED_COSMOLOGIES, **TENSOR_COSMOLOGIES})
 
 
 if __name__ == "__main__":
