@@ -119,11 +119,13 @@ class Precision:
     #: Line-of-sight quadrature after z = cmb_z_rec_end: sources splined in ln a onto nodes
     #: uniform in (fiducial) conformal time with this step [Mpc] (resolves j_l(k chi)).
     cmb_dtau_late: float = 10.0
-    #: ... and this finer step for the multipoles that keep every source at late times
-    #: (l <= transfer_late_source_l): their C_l include the high-k tail (k chi >> l) of the
-    #: late Doppler and ISW terms, whose j_l(k chi) the 10 Mpc step under-resolves (TT at
-    #: l = 70-200: +1.2e-4 with 10 Mpc, +0.7 with 4, +0.6 with 2; CHANGELOG 2026-11-30 (d)).
-    cmb_dtau_late_low_l: float = 4.0
+    #: ... and this step for the multipoles that keep every source at late times (l <=
+    #: transfer_late_source_l; smaller than cmb_dtau_late: a second set of nodes for them).
+    #: Their C_l include the high-k tail (k chi >> l) of the late Doppler and ISW terms; with the
+    #: plain trapezoid its end term at z = cmb_z_rec_end needed 4 Mpc (TT at l = 70-200: +1.2e-4
+    #: with 10 Mpc, +0.7e-4 with 4, +0.6e-4 with 2; CHANGELOG 2026-11-30 (d)). With Gregory's end
+    #: corrections (2026-12-02 (b)) 10 Mpc agrees with 2 Mpc to 8e-8 in TT, EE, TE (l <= 1000).
+    cmb_dtau_late_low_l: float = 10.0
     #: Source modes: k_min = cmb_k_min, cmb_k_per_decade modes per decade (logarithmic) until
     #: the linear step cmb_k_step_sub * 2 pi / r_s (r_s = 145 Mpc) is smaller.
     cmb_k_min: float = 1.0e-5

@@ -138,6 +138,41 @@ def test_time_quadrature_is_spectrally_accurate_on_line_of_sight_integrands(name
         assert abs(trapezoid_in_tau) > 5e-9 and abs(trapezoid_in_tau) > 10 * abs(ours), (sigma, k, trapezoid_in_tau)
 
 
+@pytest.mark.parametrize("name", ["planck2018", "box_low"])
+def test_time_quadrature_end_corrections_remove_the_trapezoid_end_terms(name):
+    """Each piece of the time quadrature (uniform in ln a, then in fiducial conformal time) carries
+    Gregory's end corrections: an oscillating integrand that does not vanish at the ends of the
+    pieces, exp(-(tau - tau_a) / L) cos(k tau) (k tau_step ~ 0.5 on the late piece), integrates to
+    5e-6 of the envelope's integral, where the trapezoid in tau on the same nodes is off by its
+    O(h^2) end terms (1e-4: the 1.1e-5 in C_l^TT at l = 30-400 before, CHANGELOG 2026-12-02 (b));
+    and the weights still sum to the conformal time they span."""
+    from cosmo.interpolation import gregory_weights, trapezoid_weights
+    from cosmo.transfer.transfer import quadrature_loga, quadrature_weights
+
+    prec = get_precision("default")
+    sol = cosmo.solve(COSMOLOGIES[name])
+    bg = sol.background
+    tau = bg.conformal_time_loga(jnp.asarray(quadrature_loga(prec)))
+    w = quadrature_weights(bg, prec)
+    ta, tb = float(tau[0]), float(tau[-1])
+    assert abs(float(jnp.sum(w) / (tb - ta)) - 1.0) < 1e-7
+    length, k = 3000.0, 0.05
+
+    def antiderivative(t):
+        return math.exp(-(t - ta) / length) * (k * math.sin(k * t) - math.cos(k * t) / length) / (k * k + length**-2)
+
+    exact = antiderivative(tb) - antiderivative(ta)
+    f = jnp.exp(-(tau - ta) / length) * jnp.cos(k * tau)
+    ours = (float(jnp.sum(w * f)) - exact) / length
+    trapezoid_in_tau = (float(jnp.sum(trapezoid_weights(tau) * f)) - exact) / length
+    assert abs(ours) < 5e-6, ours
+    assert abs(trapezoid_in_tau) > 10 * abs(ours), (trapezoid_in_tau, ours)
+    # the weights themselves: exact for cubics on uniform nodes
+    u = np.linspace(0.0, 3.0, 13)
+    for p in range(4):
+        assert abs(gregory_weights(13, 0.25) @ u**p - 3.0 ** (p + 1) / (p + 1)) < 1e-12, p
+
+
 def test_rosenbrock_is_fourth_order_and_stiffly_stable():
     """y' = A(t) y with a fast decaying mode slaved to a slow one (tight-coupling-like)."""
     lam = 1e8

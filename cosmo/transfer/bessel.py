@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
@@ -39,28 +40,49 @@ __all__ = ["BesselTable", "bessel_table", "bessel_zero_below"]
 
 class BesselTable(eqx.Module):
     """Radial functions ``R[il, ix, r]`` (scalar r: j, j', (3j''+j)/2, j/x^2; tensor r: T, E, B)
-    and their slopes."""
+    and their slopes, stored together as ``packed[il, ix] = (R[..., :], dx dR/dx[..., :])``: one
+    interpolation reads the two contiguous rows ``ix``, ``ix + 1`` with a single gather (XLA's
+    gathers on CPU cost per index, not per byte: 1.3-1.5x faster than one gather per array)."""
 
     dx: float = eqx.field(static=True)
     l: Int[Array, " n_l"]
-    values: Float[Array, "n_l n_x 4"]
-    slopes: Float[Array, "n_l n_x 4"]
+    packed: Float[Array, "n_l n_x 2*n_funcs"]
+
+    @property
+    def n_funcs(self) -> int:
+        return self.packed.shape[2] // 2
+
+    @property
+    def values(self) -> Float[Array, "n_l n_x n_funcs"]:
+        return self.packed[..., : self.n_funcs]
+
+    @property
+    def slopes(self) -> Float[Array, "n_l n_x n_funcs"]:
+        return self.packed[..., self.n_funcs:] / self.dx
 
     def radial(
         self, il: Int[Array, ""], x: Float[Array, "..."], funcs: tuple[int, ...] | None = None
     ) -> Float[Array, "... n_funcs"]:
         """The radial functions ``funcs`` (indices into the table's functions; default all) of
         the ``il``-th multipole at ``x`` (clipped to the table)."""
-        n = self.values.shape[1]
-        funcs = tuple(range(self.values.shape[2])) if funcs is None else funcs
+        n, nf = self.packed.shape[1], self.n_funcs
+        funcs = tuple(range(nf)) if funcs is None else funcs
         t = jnp.clip(x / self.dx, 0.0, n - 1.0)
         i = jnp.clip(jnp.floor(t).astype(jnp.int32), 0, n - 2)
         s = (t - i)[..., None]
-        sel = np.asarray(funcs)
-        v, m = self.values[il][:, sel], self.slopes[il][:, sel] * self.dx
+        il = jnp.asarray(il, jnp.int32)
+        zero = jnp.zeros((), jnp.int32)
+        rows = jax.vmap(lambda j: jax.lax.dynamic_slice(self.packed, (il, j, zero), (1, 2, 2 * nf))[0])(i.reshape(-1))
+        rows = rows.reshape(i.shape + (2, 2 * nf))
         s2 = s * s
         s3 = s2 * s
-        return (2 * s3 - 3 * s2 + 1) * v[i] + (s3 - 2 * s2 + s) * m[i] + (3 * s2 - 2 * s3) * v[i + 1] + (s3 - s2) * m[i + 1]
+        r = ((2 * s3 - 3 * s2 + 1) * rows[..., 0, :nf] + (s3 - 2 * s2 + s) * rows[..., 0, nf:]
+             + (3 * s2 - 2 * s3) * rows[..., 1, :nf] + (s3 - s2) * rows[..., 1, nf:])
+        # every function is interpolated, then the wanted ones picked: slicing the gathered rows
+        # first (one function) made XLA's gather ~10x slower per point (measured: 209 against 22 ns)
+        if funcs == tuple(range(nf)):
+            return r
+        return jnp.stack([r[..., f] for f in funcs], axis=-1)
 
 
 def bessel_zero_below(l: int) -> float:
@@ -146,4 +168,4 @@ def bessel_table(ls: np.ndarray, dx: float, x_max: float, tensor: bool = False) 
     if min(ls_t) < 2:
         raise ValueError("the Bessel table is built for multipoles l >= 2")
     values, slopes = _numpy_table(ls_t, float(dx), float(x_max), bool(tensor))
-    return BesselTable(dx=float(dx), l=jnp.asarray(ls_t), values=jnp.asarray(values), slopes=jnp.asarray(slopes))
+    return BesselTable(dx=float(dx), l=jnp.asarray(ls_t), packed=jnp.asarray(np.concatenate([values, slopes * dx], axis=-1)))
