@@ -52,14 +52,6 @@ class BesselTable(eqx.Module):
     def n_funcs(self) -> int:
         return self.packed.shape[2] // 2
 
-    @property
-    def values(self) -> Float[Array, "n_l n_x n_funcs"]:
-        return self.packed[..., : self.n_funcs]
-
-    @property
-    def slopes(self) -> Float[Array, "n_l n_x n_funcs"]:
-        return self.packed[..., self.n_funcs:] / self.dx
-
     def radial(
         self, il: Int[Array, ""], x: Float[Array, "..."], funcs: tuple[int, ...] | None = None
     ) -> Float[Array, "... n_funcs"]:
