@@ -10,9 +10,8 @@ perturbations, line-of-sight transfer, C_l) with finite differences for four par
 ``-m slow`` checks all nine at three cosmologies with the fast preset at l_max = 300
 (measured: 9 of 9 within 1e-3 at planck2018 + m_ncdm + w0wa).
 
-Smoothness (issue target: the chi-square along a line of 50 closely spaced parameter points
-deviates from a quadratic fit by < 0.01): the same mock chi2 along a line in all nine parameters,
-and -2 ln L of real Planck 2018 data along a line in the six LCDM parameters (both ``-m slow``).
+The smoothness of the same chi-square along a parameter line: tests/test_cl_smoothness.py and
+tests/test_planck_smoothness.py (marker ``smoothness``: CI runs them after the default suite).
 """
 
 from __future__ import annotations
@@ -116,69 +115,3 @@ def test_cl_chi2_gradient_matches_finite_differences():
 @pytest.mark.parametrize("name", ["planck2018", "box_low", "box_high"])
 def test_cl_chi2_gradient_matches_finite_differences_fast_preset(name):
     check_gradient(name, "fast", 300)
-
-
-def chi2_along_line(chi2, x0: np.ndarray, direction: np.ndarray, ts: np.ndarray) -> np.ndarray:
-    """chi2(x0 + t direction) at each t."""
-    return np.array([float(chi2(jnp.asarray(x0 + t * direction))) for t in ts])
-
-
-def quadratic_fit_residual(ts: np.ndarray, values: np.ndarray) -> float:
-    """Largest |residual| of a least-squares quadratic in t."""
-    u = ts - ts.mean()
-    return float(np.max(np.abs(values - np.polyval(np.polyfit(u, values, 2), u))))
-
-
-#: the coarse sampling of the gradient check with a smaller multipole margin (50 solves)
-SMOOTHNESS_CHECK = dataclasses.replace(GRADIENT_CHECK, cl_l_max_margin=50)
-
-
-@pytest.mark.slow
-def test_cl_chi2_is_smooth_along_a_parameter_line():
-    """Issue target: the chi-square of fixed mock data along 50 closely spaced parameter points
-    has no jumps (residual from a quadratic fit < 0.01). The line moves all nine parameters at
-    once (every stage's parameter dependence, incl. the z_reio root-find, the massive-neutrino
-    momenta and the PPF fluid) from 40% to 60% of the way to the mock data's cosmology, where
-    chi2 changes by tens (asserted, so that a flat line cannot pass). The fixed grids of every
-    stage move continuously with the parameters; an adaptive step-size controller or a grid size
-    that depended on the parameters would show here as steps. Measured: chi2 6.45-14.45, residual
-    2.6e-4. In ``-m slow`` until the transfer stage's fixed cost at low l_max is cut (13 s per
-    solve here: 11 min for the line)."""
-    chi2, x0 = chi2_function("planck2018", SMOOTHNESS_CHECK, 100)
-    direction = np.array([SHIFT[n] for n in NAMES])
-    ts = np.linspace(0.4, 0.6, 50)
-    values = chi2_along_line(chi2, x0, direction, ts)
-    residual = quadratic_fit_residual(ts, values)
-    print(f"chi2 from {values.min():.3f} to {values.max():.3f}, quadratic-fit residual {residual:.2e}")
-    assert np.all(np.isfinite(values))
-    assert values.max() - values.min() > 5.0, values
-    assert residual < 0.01, values
-
-
-@pytest.mark.slow
-def test_planck_chi2_is_smooth_along_a_parameter_line_fast_preset():
-    """The same on real data at full resolution: -2 ln L of Planck 2018 plik_lite TTTEEE + low-l
-    TT bins (nuisance parameters at their defaults) of the fast preset's lensed spectra, along
-    50 LCDM points from -0.5 to +0.5 sigma in every parameter at once around planck2018."""
-    import likelihoods as lk
-    from likelihoods.adapters import from_solution
-
-    like = lk.combine(["planck_2018_highl_plik.TTTEEE_lite", "planck_2018_lowl.TT_bins"])
-    requirements = like.requirements
-    names = tuple(PLANCK2018_SIGMA)
-    base = COSMOLOGIES["planck2018"]
-
-    @jax.jit
-    def chi2(x):
-        sol = cosmo.solve(cosmo.params.resolve({**base, **dict(zip(names, x))}), "fast",
-                          l_max=requirements.l_max, lensing=True)
-        return -2.0 * like(from_solution(sol, requirements), None)
-
-    x0 = np.array([base[n] for n in names], float)
-    ts = np.linspace(-0.5, 0.5, 50)
-    values = chi2_along_line(chi2, x0, np.array([PLANCK2018_SIGMA[n] for n in names]), ts)
-    residual = quadratic_fit_residual(ts, values)
-    print(f"chi2 from {values.min():.3f} to {values.max():.3f}, quadratic-fit residual {residual:.2e}")
-    assert np.all(np.isfinite(values))
-    assert values.max() - values.min() > 1.0, values
-    assert residual < 0.01, values
