@@ -131,11 +131,6 @@ class Precision:
     #: with 10 Mpc, +0.7e-4 with 4, +0.6e-4 with 2; CHANGELOG 2026-11-30 (d)). With Gregory's end
     #: corrections (2026-12-02 (b)) 10 Mpc agrees with 2 Mpc to 8e-8 in TT, EE, TE (l <= 1000).
     cmb_dtau_late_low_l: float = 10.0
-    #: Line-of-sight quadrature through recombination: every cmb_rec_quadrature_stride-th stored
-    #: source node (counted back from z = cmb_z_rec_end), so that the sources need no
-    #: interpolation in time while the quadrature samples the oscillations of j_l(k chi) more
-    #: coarsely than the perturbations need their sources resolved.
-    cmb_rec_quadrature_stride: int = 1
     #: Source modes: k_min = cmb_k_min, cmb_k_per_decade modes per decade (logarithmic) until
     #: the linear step cmb_k_step_sub * 2 pi / r_s (r_s = 145 Mpc) is smaller.
     cmb_k_min: float = 1.0e-5

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import cosmo
-from cosmo.oracle.cosmologies import COSMOLOGIES, PLANCK2018_SIGMA
+from cosmo.oracle.cosmologies import COSMOLOGIES
 from cosmo.precision import get_precision
 
 #: coarse sampling for the default-suite check (fewer modes, a small ncdm hierarchy)

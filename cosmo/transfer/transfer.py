@@ -218,11 +218,10 @@ def l_sampling(prec: Precision, l_max: int) -> np.ndarray:
 
 
 def _recombination_nodes(prec: Precision) -> np.ndarray:
-    """The first piece of :func:`quadrature_loga`: every ``cmb_rec_quadrature_stride``-th stored
-    source node (uniform in ln a) down to ``cmb_z_rec_end``, counted back from the last one."""
+    """The first piece of :func:`quadrature_loga`: the stored source nodes (uniform in ln a) down to
+    ``cmb_z_rec_end``."""
     src = source_grid(prec, cmb=True)
-    rec = src[src <= -math.log1p(prec.cmb_z_rec_end) + 1e-12]
-    return rec[::-1][:: prec.cmb_rec_quadrature_stride][::-1]
+    return src[src <= -math.log1p(prec.cmb_z_rec_end) + 1e-12]
 
 
 def quadrature_loga(prec: Precision, dtau_late: float | None = None) -> np.ndarray:
