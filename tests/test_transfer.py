@@ -194,6 +194,59 @@ def test_rosenbrock_is_fourth_order_and_stiffly_stable():
     assert errs[0] < 1e-6 and errs[0] / errs[1] > 12.0, errs
 
 
+def test_rosenbrock_dense_output_is_hermite_of_fourth_order():
+    """The ``dense`` output (state and derivative at both ends of every step) interpolated by
+    :func:`hermite_dense` between the nodes: exact on the nodes, O(h^4) between them, and the
+    node after ``n_live`` reads the final state."""
+    from cosmo.perturbations.integrator import hermite_dense
+
+    def field(t, t_step, y):
+        return jnp.array([[0.0, 1.0], [-1.0, 0.0]]) @ y * (1.0 + t)
+
+    def exact(t):  # y0 = (1, 0): y = (cos, -sin)(t + t^2/2)
+        p = t + 0.5 * t**2
+        return np.stack([np.cos(p), -np.sin(p)], axis=-1)
+
+    errs = []
+    for n in (10, 20):
+        ts = jnp.linspace(0.0, 1.0, n + 1)
+        on_nodes = solve_linear_rosenbrock(field, jnp.array([1.0, 0.0]), ts)
+        data = solve_linear_rosenbrock(field, jnp.array([1.0, 0.0]), ts, dense=np.array([0, 1]))
+        np.testing.assert_array_equal(hermite_dense(ts, data, jnp.arange(n + 1.0)), on_nodes)
+        position = jnp.arange(n) + 0.37
+        t_mid = np.asarray(ts[:-1]) + 0.37 / n
+        errs.append(float(np.abs(np.asarray(hermite_dense(ts, data, position)) - exact(t_mid)).max()))
+    assert errs[0] < 1e-4 and errs[0] / errs[1] > 12.0, errs
+    # n_live: the skipped steps carry the final state, so the last live node is read exactly
+    ts = jnp.concatenate([jnp.linspace(0.0, 1.0, 11), jnp.ones(3)])
+    data = solve_linear_rosenbrock(field, jnp.array([1.0, 0.0]), ts, n_live=jnp.asarray(11), dense=np.array([0, 1]))
+    ref = solve_linear_rosenbrock(field, jnp.array([1.0, 0.0]), ts[:11])
+    np.testing.assert_allclose(hermite_dense(ts, data, jnp.array([10.0, 12.0])), ref[jnp.array([10, 10])], rtol=0, atol=1e-15)
+
+
+def test_source_positions_and_free_source_nodes():
+    """Source nodes up to ``loga_free`` are grid nodes (integer positions); later ones fall between
+    nodes; the last node (today) is the grid's last; the sources of a mode with every source node
+    free after z = 450 match those with every source node on the grid (Hermite interpolant of
+    the core of the state)."""
+    from cosmo.perturbations.evolve import mode_grid, source_positions
+    from cosmo.perturbations.perturbations import source_grid
+
+    prec = get_precision("default")
+    src = source_grid(prec, cmb=True)
+    x_free = -np.log1p(prec.pert_z_dense)
+    grid, pos = mode_grid(0.2, src, -12.0, prec.pert_dloga, prec.pert_dphase, -6.5, (), loga_free=x_free)
+    forced = src <= x_free
+    np.testing.assert_array_equal(grid[pos[forced].astype(int)], src[forced])
+    assert pos[-1] == len(grid) - 1 and grid[-1] == 0.0
+    n = np.floor(pos[~forced][:-1]).astype(int)
+    theta = pos[~forced][:-1] - n
+    np.testing.assert_allclose(grid[n] + theta * (grid[n + 1] - grid[n]), src[~forced][:-1], rtol=0, atol=1e-13)
+    assert len(grid) < len(mode_grid(0.2, src, -12.0, prec.pert_dloga, prec.pert_dphase, -6.5, ())[0])
+    with pytest.raises(ValueError, match="outside"):
+        source_positions(grid, np.array([1.0]))
+
+
 def test_fine_k_grid_nests_the_transfer_grid():
     """The late-source multipoles' optional T/E grid: every interval split in ``factor`` (uniformly in
     the grid variable), the transfer grid's nodes every factor-th node (so T-phi can stay on the

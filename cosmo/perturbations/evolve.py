@@ -18,18 +18,20 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
 from .equations import Layout, derivatives_tau, ncdm_fluid_from_hierarchy
 from .initial import adiabatic_initial_conditions
-from .integrator import solve_linear_rosenbrock
+from .integrator import hermite_dense, solve_linear_rosenbrock
 from .local import LocalTable
 from .sources import source_functions
 
 __all__ = [
     "fiducial_tau", "fiducial_dtau_dloga", "fiducial_loga", "initial_loga", "switch_loga", "mode_grid", "mode_grids", "mode_sources",
+    "source_positions",
 ]
 
 # Fiducial radiation + matter universe for node placement only: a = A tau^2 + B tau.
@@ -69,15 +71,19 @@ def switch_loga(k: float, ktau: float, z_earliest: float = math.inf) -> float:
 
 def mode_grid(
     k: float, source_loga: np.ndarray, loga_ini: float, d_log: float, d_phase: float, loga_rsa: float,
-    switches: tuple[float, ...] = (),
+    switches: tuple[float, ...] = (), loga_free: float = math.inf,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Step nodes of one mode and the indices of ``source_loga`` among them.
+    """Step nodes of one mode and the fractional positions of ``source_loga`` among them.
 
     The phase ``k tau`` is resolved until the RSA starts (``loga_rsa``, itself a node);
-    the other approximation ``switches`` (ln a) are nodes too.
+    the other approximation ``switches`` (ln a) are nodes too. Source nodes up to ``loga_free``
+    are nodes of the grid (their positions are integers, the index of the node); later ones
+    fall between nodes (position ``n + theta``: see :func:`source_positions`), where the sources
+    come from the Hermite interpolant of the state (:func:`.integrator.hermite_dense`).
     """
     if source_loga[0] <= loga_ini:
         raise ValueError("the first source node must come after the start of the integration")
+    forced = source_loga[source_loga <= loga_free]
 
     def u(x):
         a = np.exp(np.minimum(x, min(loga_rsa, 0.0)))
@@ -85,9 +91,9 @@ def mode_grid(
 
     extra = [
         x for x in (loga_rsa, *switches)
-        if loga_ini < x < 0.0 and not np.any(np.isclose(source_loga, x, rtol=0, atol=1e-12))
+        if loga_ini < x < 0.0 and not np.any(np.isclose(forced, x, rtol=0, atol=1e-12))
     ]
-    knots = np.unique(np.concatenate([[loga_ini], source_loga, extra]))
+    knots = np.unique(np.concatenate([[loga_ini], forced, extra]))
     if knots[-1] < 0.0:
         knots = np.append(knots, 0.0)
     nodes = [knots[:1]]
@@ -101,19 +107,33 @@ def mode_grid(
             inner = np.interp(targets[1:-1], u(xs), xs)
             nodes.append(np.concatenate([inner, [x1]]))
     grid = np.concatenate(nodes)
-    index = np.searchsorted(grid, source_loga)
-    assert np.allclose(grid[index], source_loga)
-    return grid, index
+    position = source_positions(grid, source_loga)
+    assert np.allclose(position[: forced.size], np.round(position[: forced.size]))
+    return grid, position
+
+
+def source_positions(grid: np.ndarray, source_loga: np.ndarray) -> np.ndarray:
+    """Fractional positions ``n + theta`` (``grid[n] <= x < grid[n + 1]``, ``theta`` the fraction
+    of that step) of the points ``source_loga`` within the ascending ``grid``; a point on a node
+    gets the node's index exactly, the last node ``len(grid) - 1``."""
+    if source_loga[0] < grid[0] or source_loga[-1] > grid[-1] + 1e-12:
+        raise ValueError("source nodes outside the integration grid")
+    n = np.clip(np.searchsorted(grid, source_loga, side="right") - 1, 0, len(grid) - 2)
+    on_node = np.isclose(grid[n], source_loga, rtol=0.0, atol=1e-12)
+    theta = np.where(on_node, 0.0, (source_loga - grid[n]) / (grid[n + 1] - grid[n]))
+    at_end = np.isclose(grid[-1], source_loga, rtol=0.0, atol=1e-12)
+    return np.where(at_end, len(grid) - 1.0, n + np.clip(theta, 0.0, 1.0))
 
 
 def mode_grids(
     ks: np.ndarray, source_loga: np.ndarray, ktau_ini: float, a_ini_max: float,
     d_log: float, d_phase: float | np.ndarray, ktau_rsa: float, z_rsa: float, ktau_ufa: float,
-    ktau_ncdmfa: float = math.inf,
+    ktau_ncdmfa: float = math.inf, z_free: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Grids of all modes padded to a common length (repeated last node), source indices,
-    and the starts (ln a) of the approximations of each mode, ``switches[i_k] = (rsa, ufa, ncdmfa)``.
-    ``d_phase`` is one phase step for all modes or one per mode."""
+    """Grids of all modes padded to a common length (repeated last node), fractional positions
+    of the source nodes (:func:`source_positions`; the source nodes at ``z >= z_free`` are grid
+    nodes), and the starts (ln a) of the approximations of each mode,
+    ``switches[i_k] = (rsa, ufa, ncdmfa)``. ``d_phase`` is one phase step for all modes or one per mode."""
     grids, indices, switches = [], [], []
     d_phases = np.broadcast_to(np.asarray(d_phase, dtype=float), np.shape(ks))
     for k, d_phase in zip(ks, d_phases):
@@ -121,7 +141,8 @@ def mode_grids(
         x_ufa = switch_loga(float(k), ktau_ufa)
         x_ncdmfa = switch_loga(float(k), ktau_ncdmfa) if math.isfinite(ktau_ncdmfa) else 1.0
         x_ini = initial_loga(float(k), ktau_ini, a_ini_max)
-        g, i = mode_grid(float(k), source_loga, x_ini, d_log, float(d_phase), x_rsa, (x_ufa, x_ncdmfa))
+        g, i = mode_grid(float(k), source_loga, x_ini, d_log, float(d_phase), x_rsa, (x_ufa, x_ncdmfa),
+                         loga_free=-math.log1p(z_free) + 1e-12)
         grids.append(g)
         indices.append(i)
         switches.append((x_rsa, x_ufa, x_ncdmfa))
@@ -133,14 +154,22 @@ def mode_grids(
 def mode_sources(
     k: Float[Array, ""],
     grid: Float[Array, " n_steps"],
-    source_index: Float[Array, " n_src"],
+    source_position: Float[Array, " n_src"],
     switches: Float[Array, " 3"],
     table: LocalTable,
     lay: Layout,
     n_live: Int[Array, ""] | None = None,
     observe=source_functions,
+    source_loga: np.ndarray | None = None,
 ) -> Float[Array, "n_types n_src"]:
-    """Evolve one mode on its grid and return its source functions at the source nodes.
+    """Evolve one mode on its grid and return its source functions at the source nodes
+    ``source_loga`` (static, common to all modes), which sit at the fractional positions
+    ``source_position`` of the grid (:func:`mode_grid`).
+
+    The sources read only the *core* of the state (everything below the l = 3 chains: the
+    metric, the fluids, the l <= 2 moments); the integrator returns the core and its derivative
+    at both ends of every step, and the sources are evaluated on its cubic Hermite interpolant
+    (exact on the grid nodes; between nodes an O(h^4) error, below the integrator's own).
 
     ``switches = (rsa, ufa, ncdmfa)``: steps starting at or after them (ln a) use the
     radiation-streaming, ultra-relativistic-fluid and massive-neutrino fluid approximations.
@@ -155,13 +184,18 @@ def mode_sources(
     def field(loc, x_step, y):
         return derivatives_tau(k, y, loc, lay, x_step >= loga_rsa, x_step >= loga_ufa, x_step >= loga_ncdmfa)[0] / loc.aH
 
-    def save(x, loc, y):
-        return observe(k, y, loc, lay, x > loga_rsa, x > loga_ufa, x >= loga_ncdmfa)
-
     def jump(x, x_next, loc_next, y):
         switch = (x < loga_ncdmfa) & (x_next >= loga_ncdmfa)
         return jnp.where(switch, ncdm_fluid_from_hierarchy(k, y, loc_next, lay), y)
 
-    sources = solve_linear_rosenbrock(field, y0, grid, save, jump if lay.n_ncdm else None, lay.chain_structure(),
-        n_live, coefficients=table.at)
-    return sources[source_index].T
+    structure = lay.chain_structure()
+    core = structure.core_index
+    data = solve_linear_rosenbrock(field, y0, grid, None, jump if lay.n_ncdm else None, structure,
+        n_live, coefficients=table.at, dense=core)
+    y_core = hermite_dense(grid, data, source_position)
+
+    def save(x, y_c):
+        y = jnp.zeros(lay.size, y_c.dtype).at[core].set(y_c, unique_indices=True)
+        return observe(k, y, table.at(x), lay, x > loga_rsa, x > loga_ufa, x >= loga_ncdmfa)
+
+    return jax.vmap(save, out_axes=1)(jnp.asarray(source_loga), y_core)

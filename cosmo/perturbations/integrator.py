@@ -34,7 +34,7 @@ from jaxtyping import Array, Float, Int
 
 from .chains import ChainStructure, chain_factor, chain_solve
 
-__all__ = ["solve_linear_rosenbrock", "RODAS4"]
+__all__ = ["solve_linear_rosenbrock", "hermite_dense", "RODAS4"]
 
 
 class RODAS4:
@@ -76,7 +76,8 @@ def solve_linear_rosenbrock(
     structure: ChainStructure | None = None,
     n_live: Int[Array, ""] | None = None,
     coefficients: Callable[[Float[Array, ""]], Any] | None = None,
-) -> Array:
+    dense: np.ndarray | None = None,
+) -> Array | tuple[Array, Array, Array, Array]:
     """Integrate ``y' = field(coefficients(t), t_step, y)`` (linear in ``y``) through the nodes ``ts``.
 
     ``coefficients(t)`` (default: ``t`` itself) is everything the field reads that depends on
@@ -95,7 +96,13 @@ def solve_linear_rosenbrock(
     that must not be batched under ``vmap``) only the first ``n_live`` nodes are integrated and
     the later steps are skipped by a real branch, so grids of different lengths share one
     compiled loop. Returns ``save(t, coefficients(t), y)`` (default ``y``) at every node (zeros
-    after ``n_live``).
+    after ``n_live``; with ``dense``, the final state there).
+
+    With ``dense`` (static indices of state components) ``save`` is ignored and the function
+    returns, for every step ``n``, the Hermite data of those components on ``[t_n, t_n+1]``:
+    ``(y_n, y'(t_n), y_n+1, y'(t_n+1))`` (``y_n+1`` before ``jump``; both derivatives in the
+    approximation regime of the step), from which :func:`hermite_dense` evaluates the cubic
+    Hermite interpolant anywhere in the step (one more field evaluation per step).
     """
     save = save if save is not None else (lambda t, c, y: y)
     coefficients = coefficients if coefficients is not None else (lambda t: t)
@@ -148,16 +155,23 @@ def solve_linear_rosenbrock(
                 rhs = rhs + (h_s * float(RODAS4.d[i])) * f_t
             ks.append(solve(rhs))
         y_next = jnp.where(live, Y + ks[-1], y)
+        if dense is not None:
+            out = (y[dense], f0[dense], y_next[dense], field(c1, t, y_next)[dense])
         if jump is not None:
             y_next = jump(t, t_next, c1, y_next)
-        return y_next, save(t_next, c1, y_next)
+        if dense is None:
+            out = save(t_next, c1, y_next)
+        return y_next, out
 
     if n_live is None:
         _, out = jax.lax.scan(step, y0, per_step)
     else:
-        out_shape = jax.eval_shape(save, ts[0], take(node_c, 0), y0)
+        out_shape = jax.eval_shape(step, y0, take(per_step, 0))[1]
 
         def skip(y, xs):
+            if dense is not None:  # the state stays put: a later node reads the final state
+                zero = jnp.zeros_like(y[dense])
+                return y, (y[dense], zero, y[dense], zero)
             return y, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), out_shape)
 
         def masked(y, xs):
@@ -165,5 +179,25 @@ def solve_linear_rosenbrock(
             return jax.lax.cond(i < n_live - 1, step, skip, y, rest)
 
         _, out = jax.lax.scan(masked, y0, (jnp.arange(ts.shape[0] - 1), per_step))
+    if dense is not None:
+        return out
     first = save(ts[0], take(node_c, 0), y0)
     return jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b], axis=0), first, out)
+
+
+def hermite_dense(
+    ts: Float[Array, " m"], data: tuple[Array, Array, Array, Array], position: Float[Array, " p"]
+) -> Float[Array, "p n_dense"]:
+    """Cubic Hermite interpolant of the ``dense`` output of :func:`solve_linear_rosenbrock` at the
+    fractional node positions ``position`` (``n + theta`` is ``t_n + theta (t_n+1 - t_n)``,
+    ``0 <= theta <= 1``; an integer position gives the stored node value exactly). Local error
+    O(h^4) on steps of length h (the integrator itself is of order 4)."""
+    y0, f0, y1, f1 = data
+    j = jnp.clip(jnp.floor(position).astype(int), 0, ts.shape[0] - 2)
+    th = (position - j)[:, None]
+    h = (ts[j + 1] - ts[j])[:, None]
+    th2, th3 = th * th, th * th * th
+    return (
+        (2.0 * th3 - 3.0 * th2 + 1.0) * y0[j] + (th3 - 2.0 * th2 + th) * h * f0[j]
+        + (3.0 * th2 - 2.0 * th3) * y1[j] + (th3 - th2) * h * f1[j]
+    )

@@ -74,14 +74,14 @@ def compute_perturbations(
         d_phase = prec.pert_dphase if cmb else prec.pk_dphase
     grids, index, switches = mode_grids(
         ks, src, prec.pert_ktau_ini, prec.pert_a_ini_max, prec.pert_dloga, d_phase,
-        prec.pert_ktau_rsa, prec.pert_z_rsa, prec.pert_ktau_ufa, prec.pert_ktau_ncdmfa,
+        prec.pert_ktau_rsa, prec.pert_z_rsa, prec.pert_ktau_ufa, prec.pert_ktau_ncdmfa, prec.pert_z_dense,
     )
     loga_min = float(grids[:, 0].min()) - 0.1
     table = local_table(bg, th, loga_min, prec.pert_table_dloga, cp.cs2_fld)
     lay = _layout(prec, bool(cp.has_fld), cp.N_ncdm)
     sources = evolve_in_groups(
         ks, grids, index, switches, prec.pert_mode_groups,
-        lambda k, g, i, sw, n: mode_sources(k, g, i, sw, table, lay, n),
+        lambda k, g, i, sw, n: mode_sources(k, g, i, sw, table, lay, n, source_loga=src),
     )
     return Perturbations(k=jnp.asarray(ks), loga=jnp.asarray(src), sources=sources)
 

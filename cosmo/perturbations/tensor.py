@@ -190,7 +190,7 @@ def _tensor_mode(
         return tensor_sources(k, y, loc, lay, x > loga_rsa)
 
     sources = solve_linear_rosenbrock(field, y0, grid, save, None, lay.chain_structure(), n_live, coefficients=table.at)
-    return sources[source_index].T
+    return sources[jnp.round(source_index).astype(int)].T  # every source node is a grid node
 
 
 def compute_tensor_perturbations(
