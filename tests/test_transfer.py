@@ -226,9 +226,8 @@ def test_rosenbrock_dense_output_is_hermite_of_fourth_order():
 
 def test_source_positions_and_free_source_nodes():
     """Source nodes up to ``loga_free`` are grid nodes (integer positions); later ones fall between
-    nodes; the last node (today) is the grid's last; the sources of a mode with every source node
-    free after z = 450 match those with every source node on the grid (Hermite interpolant of
-    the core of the state)."""
+    nodes at the right fraction of their step; the last node (today) is the grid's last; freeing
+    the late source nodes shortens the grid (the sources themselves: tests/test_perturbations.py)."""
     from cosmo.perturbations.evolve import mode_grid, source_positions
     from cosmo.perturbations.perturbations import source_grid
 

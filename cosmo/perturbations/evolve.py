@@ -158,9 +158,9 @@ def mode_sources(
     switches: Float[Array, " 3"],
     table: LocalTable,
     lay: Layout,
+    source_loga: np.ndarray,
     n_live: Int[Array, ""] | None = None,
     observe=source_functions,
-    source_loga: np.ndarray | None = None,
 ) -> Float[Array, "n_types n_src"]:
     """Evolve one mode on its grid and return its source functions at the source nodes
     ``source_loga`` (static, common to all modes), which sit at the fractional positions

@@ -90,7 +90,7 @@ def perturbation_history(
 
     @jax.jit
     def run(k, g, i, sw):
-        return mode_sources(k, g, i, sw, table, lay, observe=history_variables, source_loga=loga)
+        return mode_sources(k, g, i, sw, table, lay, loga, observe=history_variables)
 
     out = np.stack([np.asarray(run(jnp.asarray(k), jnp.asarray(g), jnp.asarray(i), jnp.asarray(sw)))
                     for k, g, i, sw in zip(ks, grids, index, switches)])
