@@ -51,19 +51,18 @@ def _assert_matches_central_differences(jac, observables, x0):
 
 def test_h_gradient_matches_finite_differences():
     """dh/d(100 theta_s, omega_b, omega_cdm): the implicit-function derivative of the shooting
-    (reverse mode through :func:`cosmo.shooting.h_from_theta_s` alone) vs central finite
-    differences of the h that :func:`cosmo.solve` finds (1e-4 relative); first, h = CLASS's input
-    h (1e-5) at CLASS's derived theta_s. Derivatives of everything else with respect to h are
-    tested in test_gradients.py; the chain through the whole solve is the slow test."""
+    (reverse mode through :func:`cosmo.shooting.h_from_theta_s`, the step :func:`cosmo.solve`
+    takes for a theta_s input) vs central finite differences of the h it finds (1e-4 relative);
+    first, h = CLASS's input h (1e-5) at CLASS's derived theta_s. One compiled program
+    (``value_and_grad``) gives both the values and the gradient. Derivatives of everything else
+    with respect to h are tested in test_gradients.py; the chain through the whole solve is the
+    slow test."""
     x0, params = _theta_s_point()
     prec = get_precision("default")
-
-    def solved_h(x):
-        return cosmo.solve(params(x)).background.h
-
-    assert abs(float(solved_h(x0)) / COSMOLOGIES["planck2018"]["h"] - 1) < 1e-5
-    grad = jax.jit(jax.grad(lambda x: h_from_theta_s(cosmo.resolve(params(x)), prec)[0].h))(x0)
-    _assert_matches_central_differences(np.asarray(grad)[None], lambda x: solved_h(x)[None], x0)
+    h_and_grad = jax.jit(jax.value_and_grad(lambda x: h_from_theta_s(cosmo.resolve(params(x)), prec)[0].h))
+    h0, grad = h_and_grad(x0)
+    assert abs(float(h0) / COSMOLOGIES["planck2018"]["h"] - 1) < 1e-5
+    _assert_matches_central_differences(np.asarray(grad)[None], lambda x: h_and_grad(x)[0][None], x0)
 
 
 @pytest.mark.slow
