@@ -19,7 +19,8 @@ def without_h(name: str) -> dict:
     return {k: v for k, v in COSMOLOGIES[name].items() if k != "h"}
 
 
-@pytest.mark.slow  # planck2018 is checked in the default suite by the gradient test (same program)
+@pytest.mark.slow  # default suite: planck2018's h by the gradient test (h_from_theta_s, which cosmo.solve
+#                   calls), the solved theta_s through cosmo.Class by the facade test
 @pytest.mark.parametrize("name", ["planck2018", "mnu_0p15", "w0wa"])
 def test_h_from_class_theta_s(name):
     """CLASS's derived 100*theta_s as input gives back the h CLASS was run with (our theta_s
