@@ -40,6 +40,31 @@ def pytest_configure(config):
     if os.environ.get(TEST_JAX_CACHE, "off").lower() not in ("", "0", "off", "none"):
         jax.config.update("jax_compilation_cache_dir", os.environ[TEST_JAX_CACHE])
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    _register_compile_log()
+
+
+#: $COSMO_TEST_COMPILE_LOG names a file to which every tracing, lowering and XLA compilation (or
+#: persistent-cache load) of the run is appended as "seconds<TAB>stage<TAB>program<TAB>test": which
+#: tests compile what, and for how long (``sort -rn`` it). The suite's time is mostly compilation;
+#: this is how to find the programs that tests could share.
+COMPILE_LOG = "COSMO_TEST_COMPILE_LOG"
+_COMPILE_STAGES = {"/jax/core/compile/jaxpr_trace_duration": "trace",
+                   "/jax/core/compile/jaxpr_to_mlir_module_duration": "lower",
+                   "/jax/core/compile/backend_compile_duration": "compile"}
+
+
+def _log_compile(event: str, duration: float, fun_name: str = "?", **_) -> None:
+    if event in _COMPILE_STAGES and duration >= 0.5:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "(collection)").rsplit(" ", 1)[0]
+        with open(os.environ[COMPILE_LOG], "a") as log:
+            log.write(f"{duration:.1f}\t{_COMPILE_STAGES[event]}\t{fun_name}\t{test}\n")
+
+
+def _register_compile_log() -> None:
+    if os.environ.get(COMPILE_LOG):
+        import jax.monitoring
+
+        jax.monitoring.register_event_duration_secs_listener(_log_compile)
 
 
 def pytest_unconfigure(config):
@@ -68,6 +93,7 @@ requires_data = pytest.mark.skipif(
 #: the end; xdist's own order (files with the most tests first) left a 7-minute one-test file
 #: for last, on one worker while the other sat idle.
 LONGEST_FIRST = (
+    "test_planck_smoothness.py",  # CI's second step (-m "smoothness or cl_gradient"): 16 min, then 11 + 6
     "test_inference.py", "test_cl_gradients.py", "test_perturbations.py", "test_tensors.py",
     "test_curvature.py", "test_validate.py", "test_theta_s.py", "test_transfer.py", "test_gradients.py",
     "test_thermodynamics.py", "test_cl.py", "test_chains.py", "test_lensing.py", "test_halofit.py",

@@ -3,8 +3,8 @@ TT, EE, TE and phi-phi spectra, with respect to every LCDM parameter plus m_ncdm
 against central finite differences (issue target: 1e-3 relative).
 
 The mock data are the spectra of a nearby cosmology (so the gradient is far from zero) with
-cosmic-variance errors (diagonal Gaussian, f_sky = 1). The default suite checks one cosmology
-at l_max = 200 with a coarse precision (:data:`GRADIENT_CHECK`: the check is of the derivative of
+cosmic-variance errors (diagonal Gaussian, f_sky = 1). CI checks one cosmology (marker
+``cl_gradient``, run after the default suite) at l_max = 200 with a coarse precision (:data:`GRADIENT_CHECK`: the check is of the derivative of
 the discretised model, which every stage shares: background, thermodynamics, all species'
 perturbations, line-of-sight transfer, C_l) with finite differences for four parameters;
 ``-m slow`` checks all nine at three cosmologies with the fast preset at l_max = 300
@@ -105,9 +105,17 @@ def check_gradient(base_name: str, prec, l_max: int, names=NAMES):
     assert_gradient_matches_central_differences(chi2, x0, steps, base_name)
 
 
+@pytest.mark.slow
+@pytest.mark.cl_gradient
 def test_cl_chi2_gradient_matches_finite_differences():
     """One parameter per stage that has its own derivative path (thermodynamics, the z_reio
-    root-find, massive neutrinos, the dark-energy fluid); all nine in the slow test."""
+    root-find, massive neutrinos, the dark-energy fluid); all nine in the slow test.
+
+    Not in the default suite (11 min, 6 of them the XLA compilation of the reverse-mode program,
+    which takes the same time as one jit of ``grad`` as in two programs): CI runs it after the
+    default suite (``pytest -m cl_gradient``), beside the smoothness checks. The default suite
+    checks the reverse-mode derivatives of the background, thermodynamics and root-finds
+    (tests/test_gradients.py, tests/test_theta_s.py) and of the lensing (tests/test_lensing.py)."""
     check_gradient("planck2018", GRADIENT_CHECK, 200, ("omega_b", "tau_reio", "m_ncdm", "wa_fld"))
 
 

@@ -18,6 +18,7 @@ STEPS = {"omega_b": 2e-6, "omega_cdm": 2e-5, "h": 1e-4, "m_ncdm": 5e-4}
 OUTPUTS = ("100*theta_s", "z_star", "rs_d", "D_A(z=1)")
 
 
+@jax.jit
 def observables(x):
     params = dict(BASE, omega_b=x[0], omega_cdm=x[1], h=x[2], m_ncdm=x[3:4])
     sol = cosmo.solve(params)
@@ -27,7 +28,8 @@ def observables(x):
 
 def test_gradients_match_finite_differences():
     x0 = jnp.array([BASE["omega_b"], BASE["omega_cdm"], BASE["h"], BASE["m_ncdm"][0]])
-    jac = np.asarray(jax.jacrev(observables)(x0))
+    # one compiled program for the Jacobian (jit of jacrev: the file took 135 s, 170 s without)
+    jac = np.asarray(jax.jit(jax.jacrev(observables))(x0))
     assert np.isfinite(jac).all()
     for j, name in enumerate(NAMES):
         dx = STEPS[name]

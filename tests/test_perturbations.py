@@ -91,8 +91,8 @@ def test_linear_pk_modes_match_class(name):
 def test_pk_gradient_matches_finite_differences():
     """d ln P(k)/d theta by reverse mode vs central differences (fast preset, 2 modes), with a
     massive neutrino and a w0wa fluid so that every species' equations are differentiated.
-    (Slow: the default suite differentiates the same perturbations through the C_l,
-    tests/test_cl_gradients.py.)"""
+    (Slow: CI differentiates the same perturbations through the C_l,
+    tests/test_cl_gradients.py, marker ``cl_gradient``.)"""
     ks = np.array([0.01, 0.2])
     base = {**COSMOLOGIES["planck2018"], "m_ncdm": 0.15, "N_ur": 2.0308, "w0_fld": -0.9, "wa_fld": -0.2}
     names = ["omega_b", "omega_cdm", "h", "n_s", "m_ncdm", "w0_fld", "wa_fld"]

@@ -139,8 +139,8 @@ def test_facade_tensor_spectra_and_lensing_of_the_sum():
 def test_tensor_gradients_match_finite_differences():
     """d chi^2 / d(r, n_t, tau_reio) of mock tensor BB + EE data (the reionization bump and the
     recombination peak), reverse mode against central differences. (Slow: 2.6 min, a reverse-mode
-    compile of the tensor hierarchy; the default suite differentiates the scalar spectra through
-    the same background, thermodynamics and line-of-sight code, tests/test_cl_gradients.py.)"""
+    compile of the tensor hierarchy; CI differentiates the scalar spectra through the same
+    background, thermodynamics and line-of-sight code, tests/test_cl_gradients.py.)"""
     base = dict(TENSOR_COSMOLOGIES["tensor_r0p1"])
     names = ("r", "n_t", "tau_reio")
     l_max = 120
