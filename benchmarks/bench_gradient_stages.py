@@ -5,11 +5,13 @@
 
 Each stage of :func:`cosmo.solve` is timed alone, forward and reverse: the reverse is
 ``jax.grad`` of a fixed random weighting of the stage's outputs with respect to its
-floating-point inputs (the stage before is evaluated once, outside the timing). The sum over
-stages is a lower bound of the whole gradient's cost: a single jitted gradient of the same
-pipeline was measured at 1.6x the sum (CHANGELOG 2026-12-01 (c)). Stages: background + thermodynamics (from the
-cosmological parameters), perturbations (from the background and thermodynamics), transfer + C_l
-(line of sight, from the sources), lensing (from the unlensed C_l). Prints the forward and the
+floating-point inputs (the stage before is evaluated once, outside the timing). Stages: background
++ thermodynamics (from the cosmological parameters), perturbations (from the background and
+thermodynamics), transfer + C_l (line of sight, from the sources *and* the background and
+thermodynamics: the Bessel arguments k (tau0 - tau) depend on the cosmology), lensing (from the
+unlensed C_l). The sum over stages is what one jitted gradient of the whole pipeline costs
+(CHANGELOG 2026-12-03 (c); with the transfer stage differentiated with respect to its sources
+alone, as before, the sum missed most of that stage's reverse pass). Prints the forward and the
 gradient time of each (first call incl. compilation, then the median warm time) and their ratio.
 """
 
@@ -82,8 +84,8 @@ def main() -> None:
         time_stage("background+thermo", lambda c: (lambda b: (b, compute_thermodynamics(c, b, prec)))(
             compute_background(c, prec)), cp, args.repeat),
         time_stage("perturbations", lambda bt: cmb_perturbations(cp, bt[0], bt[1], prec, l_int), (bg, th), args.repeat),
-        time_stage("transfer + C_l", lambda p: compute_cl(cp, compute_transfer(p, bg, th, prec, l_int), l_int), pert,
-                   args.repeat),
+        time_stage("transfer + C_l", lambda a: compute_cl(cp, compute_transfer(a[0], a[1], a[2], prec, l_int), l_int),
+                   (pert, bg, th), args.repeat),
     ]
     if args.lensing:
         cl = eqx.filter_jit(lambda p: compute_cl(cp, compute_transfer(p, bg, th, prec, l_int), l_int).truncate(l_unl))(pert)

@@ -36,6 +36,29 @@ def test_radial_functions_match_scipy(l):
         assert err < 1e-5, (l, q, err)
 
 
+@pytest.mark.parametrize("l", [2, 17, 700])
+def test_radial_function_derivative_in_x(l):
+    """The x-derivative of the interpolated radial functions (the line-of-sight reverse pass reads
+    it: chi = tau0 - tau depends on the cosmology) is the derivative of the functions themselves:
+    d j_l / dx = j_l' and d j_l' / dx = j_l'' (Bessel's equation), against scipy; reverse mode
+    equals forward mode; outside the table the interpolant is clipped, so its derivative is 0.
+    (The derivative of the cubic Hermite interpolant is accurate to O(dx^3): 6-9e-5 of the
+    maximum at dx = 0.25.)"""
+    tab = bessel_table(np.array([l]), 0.25, 3000.0)
+    x = np.linspace(0.3, 2999.0, 40001)
+    r, dr = jax.jvp(lambda u: tab.radial(0, u), (jnp.asarray(x),), (jnp.ones(x.size),))
+    j, dj = spherical_jn(l, x), spherical_jn(l, x, derivative=True)
+    d2j = -2.0 * dj / x - (1.0 - l * (l + 1.0) / x**2) * j
+    for q, ref in ((0, dj), (1, d2j)):
+        err = np.max(np.abs(np.asarray(dr)[:, q] - ref)) / np.max(np.abs(ref))
+        assert err < 1e-4, (l, q, err)
+    w = jnp.asarray(np.random.default_rng(l).normal(size=4))
+    g = jax.grad(lambda u: jnp.sum(tab.radial(0, u) @ w))(jnp.asarray(x))
+    np.testing.assert_allclose(np.asarray(g), np.asarray(dr @ w), rtol=1e-12, atol=1e-15)
+    beyond = jax.jvp(lambda u: tab.radial(0, u), (jnp.array([3001.0, 3500.0]),), (jnp.ones(2),))[1]
+    assert np.all(np.asarray(beyond) == 0.0)
+
+
 def test_radial_subset_and_exact_zeros_below_the_turning_region():
     ls = np.array([2, 40, 700, 3000])
     tab = bessel_table(ls, 0.25, 5000.0)

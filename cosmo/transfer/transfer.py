@@ -483,7 +483,8 @@ def compute_transfer(
                     d_t += jnp.sum(t[0, :, n_all:] * table.radial(il, x[:, n_all:], (0,))[..., 0], axis=1)
                 return d_t, d_e
 
-            d_t, d_e = jax.lax.map(chunk, q0 + prec.los_k_chunk * jnp.arange(n_chunk))
+            # each chunk is recomputed in reverse mode rather than its (chunk x node) residuals stacked
+            d_t, d_e = jax.lax.map(jax.checkpoint(chunk), q0 + prec.los_k_chunk * jnp.arange(n_chunk))
             inside = jnp.arange(n_chunk * prec.los_k_chunk) < width  # the rest lies beyond the window
             return jnp.where(inside, d_t.reshape(-1), 0.0), jnp.where(inside, d_e.reshape(-1), 0.0)
 
