@@ -57,6 +57,12 @@ def test_radial_function_derivative_in_x(l):
     np.testing.assert_allclose(np.asarray(g), np.asarray(dr @ w), rtol=1e-12, atol=1e-15)
     beyond = jax.jvp(lambda u: tab.radial(0, u), (jnp.array([3001.0, 3500.0]),), (jnp.ones(2),))[1]
     assert np.all(np.asarray(beyond) == 0.0)
+    # at x = 0 (chi = 0, the last line-of-sight node): the one-sided derivative (j_2'' = 2/15 there)
+    at0 = np.asarray(jax.jvp(lambda u: tab.radial(0, u), (jnp.zeros(1),), (jnp.ones(1),))[1])[0]
+    h = 1e-5
+    one_sided = (np.asarray(tab.radial(0, jnp.array([h])))[0] - np.asarray(tab.radial(0, jnp.zeros(1)))[0]) / h
+    np.testing.assert_allclose(at0, one_sided, atol=1e-4)
+    assert (l != 2) or abs(at0[1] - 2.0 / 15.0) < 1e-4
 
 
 def test_radial_subset_and_exact_zeros_below_the_turning_region():

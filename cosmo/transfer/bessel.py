@@ -78,7 +78,8 @@ def _hermite_rows(dx: float, packed: Array, il: Array, x: Array):
     s = (t - i)[..., None]
     zero = jnp.zeros((), jnp.int32)
     rows = jax.vmap(lambda j: jax.lax.dynamic_slice(packed, (il, j, zero), (1, 2, 2 * nf))[0])(i.reshape(-1))
-    return rows.reshape(i.shape + (2, 2 * nf)), s, ((u > 0.0) & (u < n - 1.0))[..., None]
+    # the ends belong to the table (x = 0 at chi = 0: the one-sided derivative there)
+    return rows.reshape(i.shape + (2, 2 * nf)), s, ((u >= 0.0) & (u <= n - 1.0))[..., None]
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
@@ -94,7 +95,8 @@ def _hermite(dx: float, packed: Array, il: Array, x: Array) -> Array:
 
 @_hermite.defjvp
 def _hermite_jvp(dx, primals, tangents):
-    """d/dx of the interpolant from the rows the value reads (one gather; 0 outside the table).
+    """d/dx of the interpolant from the rows the value reads (one gather; 0 outside the table, where
+    the argument is clipped, one-sided at its ends).
     The table is parameter independent: its own tangent (always zero) is not propagated."""
     packed, il, x = primals
     x_dot = tangents[2]
