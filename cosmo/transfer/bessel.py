@@ -140,7 +140,6 @@ def _bessel_j_dj(ls: tuple[int, ...], x: np.ndarray) -> tuple[np.ndarray, np.nda
     return j, dj
 
 
-@functools.lru_cache(maxsize=4)
 def _numpy_table(ls: tuple[int, ...], dx: float, x_max: float, tensor: bool = False) -> tuple[np.ndarray, np.ndarray]:
     x = dx * np.arange(int(np.ceil(x_max / dx)) + 1)
     j, dj = _bessel_j_dj(ls, x)
@@ -192,5 +191,13 @@ def bessel_table(ls: np.ndarray, dx: float, x_max: float, tensor: bool = False) 
     ls_t = tuple(int(l) for l in ls)
     if min(ls_t) < 2:
         raise ValueError("the Bessel table is built for multipoles l >= 2")
-    values, slopes = _numpy_table(ls_t, float(dx), float(x_max), bool(tensor))
-    return BesselTable(dx=float(dx), l=jnp.asarray(ls_t), packed=jnp.asarray(np.concatenate([values, slopes * dx], axis=-1)))
+    return BesselTable(dx=float(dx), l=jnp.asarray(ls_t), packed=_packed_table(ls_t, float(dx), float(x_max), bool(tensor)))
+
+
+@functools.lru_cache(maxsize=4)
+def _packed_table(ls: tuple[int, ...], dx: float, x_max: float, tensor: bool) -> Array:
+    """``BesselTable.packed``, built and copied to the device once per process per table: every
+    trace of the solver asks for it (the l_max 3500 table is 673 MB; building it takes ~20 s,
+    packing and copying it a few seconds more)."""
+    values, slopes = _numpy_table(ls, dx, x_max, tensor)
+    return jnp.asarray(np.concatenate([values, slopes * dx], axis=-1))
