@@ -191,13 +191,14 @@ def bessel_table(ls: np.ndarray, dx: float, x_max: float, tensor: bool = False) 
     ls_t = tuple(int(l) for l in ls)
     if min(ls_t) < 2:
         raise ValueError("the Bessel table is built for multipoles l >= 2")
-    return BesselTable(dx=float(dx), l=jnp.asarray(ls_t), packed=_packed_table(ls_t, float(dx), float(x_max), bool(tensor)))
+    return BesselTable(dx=float(dx), l=jnp.asarray(ls_t), packed=jnp.asarray(_packed_table(ls_t, float(dx), float(x_max), bool(tensor))))
 
 
 @functools.lru_cache(maxsize=4)
-def _packed_table(ls: tuple[int, ...], dx: float, x_max: float, tensor: bool) -> Array:
-    """``BesselTable.packed``, built and copied to the device once per process per table: every
-    trace of the solver asks for it (the l_max 3500 table is 673 MB; building it takes ~20 s,
-    packing and copying it a few seconds more)."""
+def _packed_table(ls: tuple[int, ...], dx: float, x_max: float, tensor: bool) -> np.ndarray:
+    """``BesselTable.packed`` as numpy, built and packed once per process per table: every trace
+    of the solver asks for it (the l_max 3500 table is 673 MB; building it takes ~20 s, packing it
+    seconds more). Numpy, not a device array: ``jnp.asarray`` inside a trace gives a tracer, which
+    must not outlive the trace (a cached one leaked into the next trace)."""
     values, slopes = _numpy_table(ls, dx, x_max, tensor)
-    return jnp.asarray(np.concatenate([values, slopes * dx], axis=-1))
+    return np.concatenate([values, slopes * dx], axis=-1)
