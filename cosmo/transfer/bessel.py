@@ -86,7 +86,12 @@ def _hermite_rows(dx: float, packed: Array, il: Array, x: Array):
 def _hermite(dx: float, packed: Array, il: Array, x: Array) -> Array:
     """Cubic Hermite interpolant of every function of the table at ``x`` (see :meth:`BesselTable.radial`)."""
     rows, s, _ = _hermite_rows(dx, packed, il, x)
-    nf = packed.shape[2] // 2
+    return _hermite_value(rows, s)
+
+
+def _hermite_value(rows: Array, s: Array) -> Array:
+    """The interpolant on gathered rows ``(values, dx * slopes)`` of both cell ends at fraction ``s``."""
+    nf = rows.shape[-1] // 2
     s2 = s * s
     s3 = s2 * s
     return ((2 * s3 - 3 * s2 + 1) * rows[..., 0, :nf] + (s3 - 2 * s2 + s) * rows[..., 0, nf:]
@@ -104,10 +109,8 @@ def _hermite_jvp(dx, primals, tangents):
     nf = packed.shape[2] // 2
     v0, m0, v1, m1 = rows[..., 0, :nf], rows[..., 0, nf:], rows[..., 1, :nf], rows[..., 1, nf:]
     s2 = s * s
-    s3 = s2 * s
-    value = (2 * s3 - 3 * s2 + 1) * v0 + (s3 - 2 * s2 + s) * m0 + (3 * s2 - 2 * s3) * v1 + (s3 - s2) * m1
     slope = ((6 * s2 - 6 * s) * (v0 - v1) + (3 * s2 - 4 * s + 1) * m0 + (3 * s2 - 2 * s) * m1) / dx
-    return value, jnp.where(inside, slope, 0.0) * x_dot[..., None]
+    return _hermite_value(rows, s), jnp.where(inside, slope, 0.0) * x_dot[..., None]
 
 
 def bessel_zero_below(l: int) -> float:
