@@ -90,7 +90,7 @@ def add_commands(sub) -> None:
     run.add_argument("--param", action="append", metavar="NAME=VALUE",
                      help="override a Planck 2018 parameter (CLASS name), repeatable")
     run.add_argument("--params-json", metavar="FILE", help="JSON dict of CLASS-named parameters")
-    run.add_argument("--recombination", default="RECFAST", help="CLASS model to compare with (RECFAST or HyRec)")
+    run.add_argument("--recombination", default="RECFAST", help="recombination model of both codes (RECFAST or HyRec)")
     run.add_argument("--no-class", action="store_true", help="do not run CLASS beside")
     run.add_argument("--out", default="out", help="directory for figures (default: out/)")
     run.set_defaults(func=cmd_run)

@@ -25,8 +25,9 @@ gravitational waves of amplitude ``r`` (CLASS's default 1 when not given; ``n_t`
 default to the slow-roll relations), up to ``l_max_tensors`` (default 500); ``raw_cl`` then
 has the tensor BB.
 
-Differences from classy, for now: recombination is RECFAST (classy's default is
-HyRec; ``recombination`` = ``'RECFAST'`` reproduces CLASS); spectra for flat space with
+Differences from classy, for now: the default recombination is RECFAST (classy's default is
+HyRec; give ``recombination`` = ``'HyRec'`` for CLASS's default model, HyRec 2020's SWIFT rates, or
+``'RECFAST'`` on both sides); spectra for flat space with
 massive or massless neutrinos (LCDM or a w0wa fluid), scalar (+ tensor) modes. classy's other
 run-control keys (``*_verbose``, ...) are accepted and stored.
 """

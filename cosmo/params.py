@@ -108,7 +108,7 @@ _EXCLUSIVE = (
     ("tau_reio", "z_reio"),
 )
 
-RECOMBINATION_MODELS = ("recfast",)
+RECOMBINATION_MODELS = ("recfast", "hyrec")
 
 
 def _is_concrete(x: Any) -> bool:
@@ -456,7 +456,7 @@ def to_classy(params: Mapping[str, Any]) -> dict[str, Any]:
             vals = _as_list(val)
             out[key] = ",".join(repr(float(v)) for v in vals)
         elif key == "recombination":
-            out[key] = "RECFAST" if str(val).lower() == "recfast" else val
+            out[key] = {"recfast": "RECFAST", "hyrec": "HyRec"}.get(str(val).lower(), val)
         elif isinstance(val, (jax.Array, np.ndarray)):
             out[key] = float(val)
         else:

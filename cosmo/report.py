@@ -30,10 +30,10 @@ def summary_table(params: dict[str, Any] | None = None, with_class: bool = True,
     params = dict(PLANCK2018 if params is None else params)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    sol = jax.block_until_ready(solve(params))
+    sol = jax.block_until_ready(solve(dict(params, recombination=recombination)))
     timings["cosmo (first call, incl. compilation) [s]"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sol = jax.block_until_ready(solve(params))
+    sol = jax.block_until_ready(solve(dict(params, recombination=recombination)))
     timings["cosmo (warm) [s]"] = time.perf_counter() - t0
     ours = {k: float(v) for k, v in derived_parameters(sol, list(SUMMARY_NAMES)).items()}
     bg = sol.background
@@ -78,7 +78,7 @@ def plot_thermo(params: dict[str, Any] | None, path: pathlib.Path, recombination
     import matplotlib.pyplot as plt
 
     params = dict(PLANCK2018 if params is None else params)
-    sol = solve(params)
+    sol = solve(dict(params, recombination=recombination))
     th = sol.thermo
     z = np.concatenate([np.linspace(0.0, 50.0, 501), np.geomspace(50.0, 8000.0, 1500)[1:]])
     x_e = np.asarray(th.ionization_fraction(z))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .registry import DATA_DIR_ENV, DATASETS, DataError, data_dir, install, verify
+from .registry import DATA_DIR_ENV, DATASETS, DataError, data_dir, install, locate, verify
 
 
 def _progress(name: str):
@@ -17,6 +17,15 @@ def _progress(name: str):
     return wrap
 
 
+def _package_copy(name: str, root) -> object:
+    """Folder of the sound package copy of a dataset (``Dataset.package_copy``), else None."""
+    try:
+        folder = locate(name, root)
+    except DataError:
+        return None
+    return folder if folder != data_dir(root) / name else None
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     root = data_dir(args.data_dir)
     print(f"data directory: {root}  (set with --data-dir or ${DATA_DIR_ENV})\n")
@@ -24,6 +33,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         folder = root / name
         state = "installed" if folder.exists() and not verify(name, root) else (
             "incomplete/corrupt" if folder.exists() else "not installed")
+        if state != "installed" and ds.package_copy and _package_copy(name, root):
+            state = f"in {ds.package_copy.split(':')[0]}"
         print(f"{name:26s} {state:19s} {len(ds.files):3d} files  {ds.description}")
         print(f"{'':26s} official: {ds.official}")
         print(f"{'':26s} download: https://github.com/{ds.repository} ({ds.prefix or '/'})")
@@ -39,6 +50,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
             problems = verify(name, root)
         except DataError as err:
             problems = [str(err)]
+        copy = _package_copy(name, root) if problems and DATASETS.get(name) and DATASETS[name].package_copy else None
+        if copy is not None:
+            print(f"{name:26s} OK (the copy shipped with {DATASETS[name].package_copy.split(':')[0]}: {copy})")
+            continue
         print(f"{name:26s} {'OK' if not problems else 'FAILED'}")
         for p in problems:
             print(f"    {p}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import importlib.util
 import os
 import pathlib
 import shutil
@@ -59,6 +60,9 @@ class Dataset:
     prefix: str
     citation: str
     renamed: tuple[tuple[str, str], ...] = ()
+    #: ``"package:folder"``: an installed Python package that also ships these files (in ``folder``
+    #: below the package), used by :func:`locate` when the data directory lacks them.
+    package_copy: str = ""
 
     def url(self, file: str) -> str:
         remote = dict(self.renamed).get(file, file)
@@ -132,6 +136,15 @@ DATASETS: dict[str, Dataset] = {
             "DESI DR2/DR1 and SDSS DR12/DR16/MGS releases, in Cobaya's bao_data conventions",
             "CobayaSampler/bao_data", "master", "",
             "DESI DR2 (arXiv:2503.14738); DESI 2024 III (arXiv:2404.03002); Alam et al. 2017, 2021; Ross et al. 2015",
+        ),
+        Dataset(
+            "hyrec2020",
+            "HyRec 2020 atomic tables: effective 2s/2p recombination coefficients and 2p-2s rate of the "
+            "effective multilevel atom, and the SWIFT correction function (recombination = 'hyrec')",
+            "HyRec-2 as distributed with CLASS v3.3.4 (external/HyRec2020; also installed by classy 3.3.4)",
+            "lesgourg/class_public", "v3.3.4", "external/HyRec2020/",
+            "Ali-Haimoud & Hirata 2011 (arXiv:1011.3758); Lee & Ali-Haimoud 2020 (arXiv:2007.14114)",
+            package_copy="classy:external/HyRec2020",
         ),
         Dataset(
             "reference",
@@ -218,6 +231,27 @@ def require(name: str, root: str | os.PathLike | None = None) -> pathlib.Path:
         raise DataError(f"dataset {name!r} in {data_dir(root)} is incomplete or corrupt: "
                         + "; ".join(problems[:3]) + (" ..." if len(problems) > 3 else "") + f"; {_fix_hint(name)}")
     return data_dir(root) / name
+
+
+def locate(name: str, root: str | os.PathLike | None = None) -> pathlib.Path:
+    """Folder of a dataset whose every file has its registered sha256: the data directory's, else
+    (datasets with a ``package_copy``) the copy an installed package ships. Raises ``DataError``."""
+    problems = verify(name, root)
+    if not problems:
+        return data_dir(root) / name
+    ds = get(name)
+    if ds.package_copy:
+        package, sub = ds.package_copy.split(":", 1)
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.origin:
+            folder = pathlib.Path(spec.origin).parent / sub
+            if all((folder / f).is_file() and sha256(folder / f) == sha for f, sha in ds.files.items()):
+                return folder
+            problems.append(f"nor a sound copy in {folder} (package {package})")
+        else:
+            problems.append(f"nor the package {package!r} that ships a copy")
+    raise DataError(f"dataset {name!r} in {data_dir(root)} is incomplete or corrupt: "
+                    + "; ".join(problems[:4]) + f"; {_fix_hint(name)}")
 
 
 def _fetch(url: str, dest: pathlib.Path, timeout: float) -> None:

@@ -1,5 +1,5 @@
 """Thermal history: ionisation fraction, baryon temperature, optical depth, visibility,
-recombination and drag epochs (the CLASS ``thermodynamics`` module, RECFAST model).
+recombination and drag epochs (the CLASS ``thermodynamics`` module; RECFAST or HyRec rates).
 
 Approximation regimes follow CLASS v3 exactly (redshift limits are fixed, so they
 do not make outputs jump when parameters move):
@@ -51,7 +51,7 @@ from ..interpolation import (
 )
 from ..params import CosmoParams
 from ..precision import Precision
-from . import recfast
+from . import hyrec, recfast
 from .bbn import helium_from_bbn_at
 from .reionization import (
     Z_REIO_START_MAX,
@@ -87,6 +87,8 @@ class _Physics(eqx.Module):
     fHe: Float[Array, ""]
     T_cmb: Float[Array, ""]
     bg: Background
+    #: HyRec's view of the cosmology and its tables (``recombination = 'hyrec'``), else None (RECFAST).
+    hyrec: tuple[hyrec.HyRecCosmology, hyrec.HyRecTables] | None = None
 
     def Hz(self, z):
         return self.bg.hubble(z) * const.c_SI / const.Mpc_SI
@@ -142,8 +144,12 @@ def _derivative(regime: int, t, y, args):
     Hz = ph.Hz(z)
     state = recfast.RecombinationState(z=z, nH=ph.nH0 * (1.0 + z) ** 3, Hz=Hz, Tmat=Tmat, Trad=Trad, fHe=ph.fHe)
     zero = jnp.zeros_like(z)
-    dxH = recfast.dxH_dz(x_H, x_noreio, state) if regime >= FREC else zero
-    dxHe = recfast.dxHe_dz(x_He, x_noreio, x_H, state) if regime >= HREC else zero
+    if ph.hyrec is None:
+        dxH = recfast.dxH_dz(x_H, x_noreio, state) if regime >= FREC else zero
+        dxHe = recfast.dxHe_dz(x_He, x_noreio, x_H, state) if regime >= HREC else zero
+    else:
+        dxH = hyrec.dxH_dz(x_H, x_noreio, state, *ph.hyrec) if regime >= FREC else zero
+        dxHe = hyrec.dxHe_dz(x_He, x_H, state) if regime >= HREC else zero
     # dT_b/dz = 2 T_b/(1+z) + Gamma (T_b - T_r)/(H (1+z)) and dT_r/dz = T_cmb, written for
     # D = T_b - T_r without the catastrophic cancellation of T_b - T_r.
     D = y[2]
@@ -267,7 +273,14 @@ def compute_thermodynamics(cp: CosmoParams, bg: Background, prec: Precision) -> 
     fHe = YHe / (const.not4 * (1.0 - YHe))
     H0_SI = bg.H0 * const.c_SI / const.Mpc_SI
     nH0 = 3.0 * H0_SI**2 * bg.Omega0_b / (8.0 * math.pi * const.G_SI * const.m_H_SI) * (1.0 - YHe)
-    ph = _Physics(nH0=nH0, fHe=fHe, T_cmb=bg.T_cmb, bg=bg)
+    hyrec_inputs = None
+    if cp.recombination == "hyrec":
+        hyrec_inputs = (
+            hyrec.HyRecCosmology(ocbh2=(bg.Omega0_b + bg.Omega0_cdm) * bg.h**2, obh2=bg.Omega0_b * bg.h**2, YHe=YHe,
+                                 Neff=bg.Neff, T_cmb=bg.T_cmb),
+            hyrec.hyrec_tables(),
+        )
+    ph = _Physics(nH0=nH0, fHe=fHe, T_cmb=bg.T_cmb, bg=bg, hyrec=hyrec_inputs)
     reio = ReionizationModel(
         fHe=fHe, width=cp.reionization_width, exponent=cp.reionization_exponent,
         he_redshift=cp.helium_fullreio_redshift, he_width=cp.helium_fullreio_width,
