@@ -65,8 +65,11 @@ def errors_for(params: dict[str, Any], ref: dict[str, np.ndarray], prec: Any = N
 
 
 def accuracy_table(path: str | pathlib.Path, prec: Any = None) -> dict[str, dict[str, float]]:
+    """Worst relative errors per cosmology against a stored reference, our solver run with the
+    reference's recombination model (RECFAST or HyRec)."""
     meta, per = load_reference(path)
-    return {name: errors_for(meta["cosmologies"][name], per[name], prec) for name in per}
+    model = str(meta.get("recombination", "RECFAST")).lower()
+    return {name: errors_for(dict(meta["cosmologies"][name], recombination=model), per[name], prec) for name in per}
 
 
 def format_table(table: dict[str, dict[str, float]], keys: list[str] | None = None) -> str:
