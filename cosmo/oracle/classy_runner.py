@@ -1,7 +1,7 @@
 """Run classy (CLASS) on our parameter dicts and extract what the tests compare.
 
-Recombination models: ``"RECFAST"`` (what our solver implements) and ``"HyRec"``
-(CLASS's default). ``HIGH_PRECISION`` holds CLASS's ``cl_ref.pre`` settings for the
+Recombination models: ``"RECFAST"`` and ``"HyRec"`` (CLASS's default; both implemented by our solver,
+``recombination`` = ``"recfast"`` | ``"hyrec"``). ``HIGH_PRECISION`` holds CLASS's ``cl_ref.pre`` settings for the
 spectra references of later stages (with ``REFERENCE_META``: ~25 CPU-minutes per lensed cosmology).
 """
 
