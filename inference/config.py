@@ -10,8 +10,8 @@
     derived:     [H0, Omega_m, sigma8, S8]
     sampler:     {backend: numpyro | blackjax, algorithm: nuts | hmc, chains: 4, warmup: 500,
                   samples: 1000, dense_mass: false, covmat: FILE, target_accept: 0.8,
-                  checkpoint_every: 100, num_steps: 16 (hmc), max_tree_depth: 10,
-                  init: laplace | reference}
+                  checkpoint_every: 100, num_steps: 16 (hmc), num_steps_jitter: 0.5 (blackjax hmc),
+                  max_tree_depth: 10, init: laplace | reference}
     optimizer:   {method: lbfgs | adam, steps: 200, restarts: 4, learning_rate: 0.01 (adam)}
     output:      runs/NAME
     seed:        0
@@ -34,7 +34,7 @@ import yaml
 
 SAMPLER_DEFAULTS = {"backend": "numpyro", "algorithm": "nuts", "chains": 4, "warmup": 500, "samples": 1000,
                     "dense_mass": False, "covmat": None, "target_accept": 0.8, "checkpoint_every": 100,
-                    "num_steps": 16, "max_tree_depth": 10, "init": "laplace"}
+                    "num_steps": 16, "num_steps_jitter": None, "max_tree_depth": 10, "init": "laplace"}
 OPTIMIZER_DEFAULTS = {"method": "lbfgs", "steps": 200, "learning_rate": 0.01, "restarts": 4}
 
 
@@ -173,6 +173,17 @@ def parse(source: dict[str, Any], base_dir: pathlib.Path | None = None) -> RunCo
     if sampler["init"] not in ("laplace", "reference"):
         raise ConfigError(f"sampler.init must be 'laplace' (start at the MAP, whitened by the Hessian there) or "
                           f"'reference' (start at ref with covmat / scales), got {sampler['init']!r}")
+    # Static HMC with a fixed trajectory length can be (nearly) periodic on a whitened Gaussian-like
+    # posterior (a trajectory of ~pi gives antithetic draws, ~2 pi returns to the start: R-hat then
+    # misjudges convergence): every draw takes a number of leapfrog steps drawn uniformly within
+    # +-num_steps_jitter of num_steps (randomised trajectory length, Neal 2011, sec. 5.4.2.3).
+    if sampler["num_steps_jitter"] is None:
+        sampler["num_steps_jitter"] = 0.5 if (sampler["algorithm"], sampler["backend"]) == ("hmc", "blackjax") else 0.0
+    if not 0.0 <= float(sampler["num_steps_jitter"]) < 1.0:
+        raise ConfigError(f"sampler.num_steps_jitter must lie in [0, 1), got {sampler['num_steps_jitter']!r}")
+    if float(sampler["num_steps_jitter"]) > 0.0 and (sampler["algorithm"], sampler["backend"]) != ("hmc", "blackjax"):
+        raise ConfigError("sampler.num_steps_jitter applies to static HMC with backend 'blackjax' only "
+                          f"(got algorithm {sampler['algorithm']!r}, backend {sampler['backend']!r}); set it to 0")
     if not 0.0 < float(sampler["target_accept"]) < 1.0:
         raise ConfigError(f"sampler.target_accept must lie in (0, 1), got {sampler['target_accept']!r}")
     base_dir = base_dir or pathlib.Path.cwd()

@@ -217,9 +217,17 @@ def _blackjax_step(log_density, settings: dict):
             return kernel(key, state, log_density, step_size, imm, max_num_doublings=settings["max_tree_depth"])
     else:
         kernel = blackjax.hmc.build_kernel()
+        jitter = float(settings.get("num_steps_jitter") or 0.0)
+
+        n = int(settings["num_steps"])
+        lo, hi = max(1, round(n * (1.0 - jitter))), max(1, round(n * (1.0 + jitter)))
 
         def step(key, state, step_size, imm):
-            return kernel(key, state, log_density, step_size, imm, settings["num_steps"])
+            num_steps = n
+            if hi > lo:  # a trajectory length drawn per draw: no (near-)periodic fixed trajectories
+                key, sub = jax.random.split(key)
+                num_steps = jax.random.randint(sub, (), lo, hi + 1)
+            return kernel(key, state, log_density, step_size, imm, num_steps)
     return step
 
 
