@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--lensing", action="store_true")
     parser.add_argument("--cosmology", default="planck2018")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--stages", default="bt,pert,los,lens", help="comma-separated subset of bt,pert,los,lens")
     args = parser.parse_args()
     prec = cosmo.get_precision(args.precision)
     cp = cosmo.params.resolve(COSMOLOGIES[args.cosmology])
@@ -80,14 +81,18 @@ def main() -> None:
     bg = jax.jit(lambda c: compute_background(c, prec))(cp)
     th = jax.jit(lambda c, b: compute_thermodynamics(c, b, prec))(cp, bg)
     pert = eqx.filter_jit(lambda b, t: cmb_perturbations(cp, b, t, prec, l_int))(bg, th)
-    rows = [
-        time_stage("background+thermo", lambda c: (lambda b: (b, compute_thermodynamics(c, b, prec)))(
-            compute_background(c, prec)), cp, args.repeat),
-        time_stage("perturbations", lambda bt: cmb_perturbations(cp, bt[0], bt[1], prec, l_int), (bg, th), args.repeat),
-        time_stage("transfer + C_l", lambda a: compute_cl(cp, compute_transfer(a[0], a[1], a[2], prec, l_int), l_int),
-                   (pert, bg, th), args.repeat),
-    ]
-    if args.lensing:
+    stages = set(args.stages.split(","))
+    rows = []
+    if "bt" in stages:
+        rows.append(time_stage("background+thermo", lambda c: (lambda b: (b, compute_thermodynamics(c, b, prec)))(
+            compute_background(c, prec)), cp, args.repeat))
+    if "pert" in stages:
+        rows.append(time_stage("perturbations", lambda bt: cmb_perturbations(cp, bt[0], bt[1], prec, l_int), (bg, th),
+                               args.repeat))
+    if "los" in stages:
+        rows.append(time_stage("transfer + C_l", lambda a: compute_cl(cp, compute_transfer(a[0], a[1], a[2], prec, l_int),
+                                                                      l_int), (pert, bg, th), args.repeat))
+    if args.lensing and "lens" in stages:
         cl = eqx.filter_jit(lambda p: compute_cl(cp, compute_transfer(p, bg, th, prec, l_int), l_int).truncate(l_unl))(pert)
         rows.append(time_stage("lensing", lambda c: lens_spectra(
             c.as_dict(), args.l_max, n_mu=l_unl + prec.lensing_num_mu_minus_lmax, chunk=prec.lensing_mu_chunk), cl,

@@ -161,6 +161,7 @@ def mode_sources(
     source_loga: np.ndarray,
     n_live: Int[Array, ""] | None = None,
     observe=source_functions,
+    reverse_save: str = "state",
 ) -> Float[Array, "n_types n_src"]:
     """Evolve one mode on its grid and return its source functions at the source nodes
     ``source_loga`` (static, common to all modes), which sit at the fractional positions
@@ -177,6 +178,7 @@ def mode_sources(
     only the first ``n_live`` grid nodes are integrated (see :func:`.solve_linear_rosenbrock`).
     ``observe(k, y, loc, lay, rsa, ufa, ncdmfa)`` is what is saved at the source nodes (default:
     the source functions; :mod:`.history` saves the fluid and metric variables instead).
+    ``reverse_save``: see :func:`.integrator.solve_linear_rosenbrock`.
     """
     loga_rsa, loga_ufa, loga_ncdmfa = switches[0], switches[1], switches[2]
     y0 = adiabatic_initial_conditions(k, table.at(grid[0]), lay)
@@ -191,7 +193,7 @@ def mode_sources(
     structure = lay.chain_structure()
     core = structure.core_index
     data = solve_linear_rosenbrock(field, y0, grid, None, jump if lay.n_ncdm else None, structure,
-        n_live, coefficients=table.at, dense=core)
+        n_live, coefficients=table.at, dense=core, reverse_save=reverse_save)
     y_core = hermite_dense(grid, data, source_position)
 
     def save(x, y_c):

@@ -17,7 +17,7 @@ For the non-autonomous problem the time derivative ``A'(t_n) y`` enters the stag
 
 and ``y_{n+1} = Y_6 + k_6``. Steps of zero length (padding of shorter grids) are exact
 no-ops. Each step is wrapped in ``jax.checkpoint``: reverse-mode memory is one state per
-step. What the field reads from the time alone (``coefficients``) is evaluated before the
+step (plus, by choice, its factorisation and stage vectors: ``reverse_save``). What the field reads from the time alone (``coefficients``) is evaluated before the
 loop at every stage time, so its cotangents leave the reverse loop as one stacked array.
 """
 
@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
+from jax.ad_checkpoint import checkpoint_name
 from jaxtyping import Array, Float, Int
 
 from .chains import ChainStructure, chain_factor, chain_solve
@@ -63,6 +64,10 @@ class RODAS4:
 
 #: Distinct stage times of RODAS4 strictly inside a step (fractions of the step), and the
 #: position of every stage's time among ``(t, *_C_INNER, t_next)``.
+#: Residuals each step's checkpoint keeps for the reverse pass, per ``reverse_save``.
+_SAVED = {"state": (), "factors": ("factors",), "stages": ("factors", "stages")}
+REVERSE_SAVE = tuple(_SAVED)
+
 _C_INNER = np.unique(RODAS4.c[(RODAS4.c > 0.0) & (RODAS4.c < 1.0)])
 _STAGE_POINT = tuple(int(i) for i in np.searchsorted(np.concatenate([[0.0], _C_INNER, [1.0]]), RODAS4.c))
 
@@ -77,6 +82,7 @@ def solve_linear_rosenbrock(
     n_live: Int[Array, ""] | None = None,
     coefficients: Callable[[Float[Array, ""]], Any] | None = None,
     dense: np.ndarray | None = None,
+    reverse_save: str = "state",
 ) -> Array | tuple[Array, Array, Array, Array]:
     """Integrate ``y' = field(coefficients(t), t_step, y)`` (linear in ``y``) through the nodes ``ts``.
 
@@ -103,7 +109,14 @@ def solve_linear_rosenbrock(
     ``(y_n, y'(t_n), y_n+1, y'(t_n+1))`` (``y_n+1`` before ``jump``; both derivatives in the
     approximation regime of the step), from which :func:`hermite_dense` evaluates the cubic
     Hermite interpolant anywhere in the step (one more field evaluation per step).
+
+    ``reverse_save`` (reverse mode only; values are identical): each step is a ``jax.checkpoint``
+    that keeps the state (``"state"``: the reverse pass recomputes the whole step), or also the
+    factorisation of the stage matrix (``"factors"``: no Jacobian probes or factorisation
+    recomputed), or also the six stage vectors (``"stages"``).
     """
+    if reverse_save not in REVERSE_SAVE:
+        raise ValueError(f"reverse_save must be one of {REVERSE_SAVE}, got {reverse_save!r}")
     save = save if save is not None else (lambda t, c, y: y)
     coefficients = coefficients if coefficients is not None else (lambda t: t)
     eye = jnp.eye(y0.shape[0], dtype=y0.dtype)
@@ -117,7 +130,6 @@ def solve_linear_rosenbrock(
     per_step = (ts[:-1], ts[1:], take(node_c, slice(None, -1)), take(node_dc, slice(None, -1)), inner_c,
                 take(node_c, slice(1, None)))
 
-    @jax.checkpoint
     def step(y, xs):
         t, t_next, c0, dc0, c_in, c1 = xs
         points = [c0] + [take(c_in, j) for j in range(len(_C_INNER))] + [c1]
@@ -127,11 +139,15 @@ def solve_linear_rosenbrock(
         if structure is None:
             J = jax.jacfwd(lambda u: field(c0, t, u))(jnp.zeros_like(y))
             lu = jsl.lu_factor(eye / (h_s * RODAS4.gamma) - J)
+            if reverse_save != "state":
+                lu = jax.tree_util.tree_map(lambda a: checkpoint_name(a, "factors"), lu)
             solve = lambda r: jsl.lu_solve(lu, r)  # noqa: E731
         else:
             JP = jax.vmap(lambda u: field(c0, t, u), in_axes=1, out_axes=1)(probes)
             shift = 1.0 / (h_s * RODAS4.gamma)
             fac = chain_factor(JP, shift, structure)
+            if reverse_save != "state":
+                fac = jax.tree_util.tree_map(lambda a: checkpoint_name(a, "factors"), fac)
             inverse = lambda r: chain_solve(fac, r, structure)  # noqa: E731
             # The derivative of k = E^-1 r follows from E k = r (implicit function): the
             # cotangent mu = E^-T k_bar (a transposed solve with the same factorisation) and
@@ -153,7 +169,8 @@ def solve_linear_rosenbrock(
             rhs = f + sum(float(cij) / h_s * ks[j] for j, cij in enumerate(RODAS4.C[i]))
             if RODAS4.d[i] != 0.0:
                 rhs = rhs + (h_s * float(RODAS4.d[i])) * f_t
-            ks.append(solve(rhs))
+            k_i = solve(rhs)
+            ks.append(checkpoint_name(k_i, "stages") if reverse_save == "stages" else k_i)
         y_next = jnp.where(live, Y + ks[-1], y)
         if dense is not None:
             out = (y[dense], f0[dense], y_next[dense], field(c1, t, y_next)[dense])
@@ -163,6 +180,7 @@ def solve_linear_rosenbrock(
             out = save(t_next, c1, y_next)
         return y_next, out
 
+    step = jax.checkpoint(step, policy=jax.checkpoint_policies.save_only_these_names(*_SAVED[reverse_save]))
     if n_live is None:
         _, out = jax.lax.scan(step, y0, per_step)
     else:

@@ -81,7 +81,7 @@ def compute_perturbations(
     lay = _layout(prec, bool(cp.has_fld), cp.N_ncdm)
     sources = evolve_in_groups(
         ks, grids, index, switches, prec.pert_mode_groups,
-        lambda k, g, i, sw, n: mode_sources(k, g, i, sw, table, lay, src, n),
+        lambda k, g, i, sw, n: mode_sources(k, g, i, sw, table, lay, src, n, reverse_save=prec.pert_reverse_save),
     )
     return Perturbations(k=jnp.asarray(ks), loga=jnp.asarray(src), sources=sources)
 
