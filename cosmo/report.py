@@ -28,12 +28,13 @@ def summary_table(params: dict[str, Any] | None = None, with_class: bool = True,
                   recombination: str = "RECFAST") -> tuple[list[tuple[str, float, float | None]], dict[str, float]]:
     """Rows ``(name, ours, CLASS or None)`` and timings for ``params`` (default: Planck 2018)."""
     params = dict(PLANCK2018 if params is None else params)
+    ours_params = dict(params, recombination=recombination)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    sol = jax.block_until_ready(solve(dict(params, recombination=recombination)))
+    sol = jax.block_until_ready(solve(ours_params))
     timings["cosmo (first call, incl. compilation) [s]"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sol = jax.block_until_ready(solve(dict(params, recombination=recombination)))
+    sol = jax.block_until_ready(solve(ours_params))
     timings["cosmo (warm) [s]"] = time.perf_counter() - t0
     ours = {k: float(v) for k, v in derived_parameters(sol, list(SUMMARY_NAMES)).items()}
     bg = sol.background

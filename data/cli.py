@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import pathlib
 
 from .registry import DATA_DIR_ENV, DATASETS, DataError, data_dir, install, locate, verify
 
@@ -17,7 +18,7 @@ def _progress(name: str):
     return wrap
 
 
-def _package_copy(name: str, root) -> object:
+def _package_copy(name: str, root) -> pathlib.Path | None:
     """Folder of the sound package copy of a dataset (``Dataset.package_copy``), else None."""
     try:
         folder = locate(name, root)

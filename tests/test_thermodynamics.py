@@ -12,7 +12,6 @@ import pytest
 
 import cosmo
 from cosmo.oracle.cosmologies import COSMOLOGIES
-from cosmo.thermodynamics import hyrec
 
 from .conftest import reference, solved
 
@@ -88,14 +87,6 @@ def test_hyrec_epochs(name):
     _, per = reference("hyrec")
     z = per[name]["z_thermo"]
     np.testing.assert_allclose(np.asarray(_thermo(name, "hyrec").baryon_temperature(z)), per[name]["T_b"], rtol=1e-3)
-
-
-def test_hyrec_tables_come_from_the_registry_with_their_checksums():
-    from data import registry
-
-    folder = hyrec.table_directory()
-    for f, sha in registry.get("hyrec2020").files.items():
-        assert registry.sha256(folder / f) == sha
 
 
 def test_visibility_is_normalised_and_peaks_at_z_rec():

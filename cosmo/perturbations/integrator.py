@@ -62,12 +62,12 @@ class RODAS4:
     ]
 
 
-#: Distinct stage times of RODAS4 strictly inside a step (fractions of the step), and the
-#: position of every stage's time among ``(t, *_C_INNER, t_next)``.
 #: Residuals each step's checkpoint keeps for the reverse pass, per ``reverse_save``.
 _SAVED = {"state": (), "factors": ("factors",), "stages": ("factors", "stages")}
 REVERSE_SAVE = tuple(_SAVED)
 
+#: Distinct stage times of RODAS4 strictly inside a step (fractions of the step), and the
+#: position of every stage's time among ``(t, *_C_INNER, t_next)``.
 _C_INNER = np.unique(RODAS4.c[(RODAS4.c > 0.0) & (RODAS4.c < 1.0)])
 _STAGE_POINT = tuple(int(i) for i in np.searchsorted(np.concatenate([[0.0], _C_INNER, [1.0]]), RODAS4.c))
 

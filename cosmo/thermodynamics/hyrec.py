@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .recfast import RecombinationState, smooth_step
+from .recfast import RecombinationState, alpha_B_H, smooth_step
 
 __all__ = ["HyRecCosmology", "HyRecTables", "dxH_dz", "dxHe_dz", "hyrec_tables", "table_directory"]
 
@@ -151,9 +151,8 @@ def _rates(TR: Float[Array, ""], TM: Float[Array, ""], tab: HyRecTables):
 
 
 def _alpha_b_ppb(T: Float[Array, ""]) -> Float[Array, ""]:
-    """Case-B recombination coefficient [cm^3/s] (Pequignot et al. 1991) at T [eV]."""
-    t4 = T / KBOLTZ / 1.0e4
-    return 4.309e-13 * t4**-0.6166 / (1.0 + 0.6703 * t4**0.5300)
+    """Case-B recombination coefficient [cm^3/s] (Pequignot et al. 1991, RECFAST's fit) at T [eV]."""
+    return alpha_B_H(T / KBOLTZ) * 1.0e6
 
 
 def _swift_correction(TR_K: Float[Array, ""], cosmo: HyRecCosmology, tab: HyRecTables) -> Float[Array, ""]:
@@ -182,7 +181,9 @@ def dxH_dz(
 
     # Peebles (no fudge) where the tables end: T_r <= 0.004 eV or T_m/T_r <= 0.1
     a_tm, a_tr = _alpha_b_ppb(TM), _alpha_b_ppb(TR)
-    four_beta = SAHA_FACT * TR * jnp.sqrt(TR) * jnp.exp(-0.25 * EI / TR) * a_tr
+    # 4 B (photoionisation from n = 2) in logs: it underflows at late times, and ln Pion needs it
+    log_four_beta = math.log(SAHA_FACT) + 1.5 * jnp.log(TR) - 0.25 * EI / TR + jnp.log(a_tr)
+    four_beta = jnp.exp(log_four_beta)
     c_peebles = (3.0 * rlya + L2S1S) / (3.0 * rlya + L2S1S + four_beta)
     peebles = -nH * (saha * one_m * (a_tm - a_tr) + dxe2 * a_tm) * c_peebles / s.Hz
 
@@ -192,8 +193,6 @@ def dxH_dz(
     TR_s = jnp.where(safe, TR, 0.1)
     TM_s = jnp.where(safe, TM, 0.1)
     alpha, d_alpha, beta, r2p2s = _rates(TR_s, TM_s, tab)
-    # ln Pion = ln(4 B) - ln(3 R_Lya + L_2s + 4 B), in logs: 4 B underflows at late times
-    log_four_beta = math.log(SAHA_FACT) + 1.5 * jnp.log(TR) - 0.25 * EI / TR + jnp.log(a_tr)
     log_pion = log_four_beta - jnp.logaddexp(jnp.log(3.0 * rlya + L2S1S), log_four_beta)
     w_swift = smooth_step(jnp.where(s.z < Z_PION, log_pion, 0.0), math.log(PION_MAX), _PION_WIDTH)
     w_swift = jnp.where(s.Trad < tab.swift[0, 0], 0.0, w_swift)

@@ -69,7 +69,7 @@ class RecombinationState(eqx.Module):
     fHe: Float[Array, ""]  #: n_He / n_H
 
 
-def _alpha_B_H(T: Float[Array, ""]) -> Float[Array, ""]:
+def alpha_B_H(T: Float[Array, ""]) -> Float[Array, ""]:
     """Case-B H recombination coefficient [m^3/s] (Pequignot et al. 1991 fit, RECFAST units)."""
     t4 = T / 1.0e4
     return 1.0e-19 * const.a_PPB * t4**const.b_PPB / (1.0 + const.c_PPB * t4**const.d_PPB)
@@ -88,7 +88,7 @@ def dxH_dz(x_H: Float[Array, ""], x: Float[Array, ""], s: RecombinationState) ->
     Photoionisation rates are evaluated at the matter temperature (CLASS default
     ``recfast_photoion_dependence = Tmat``) through detailed balance.
     """
-    Rdown = _alpha_B_H(s.Tmat)
+    Rdown = alpha_B_H(s.Tmat)
     Rup = Rdown * (CR * s.Tmat) ** 1.5 * jnp.exp(-CDB / s.Tmat)
     lnz = jnp.log1p(s.z)
     K = CK / s.Hz * (
