@@ -1,19 +1,22 @@
 """Benchmark: C_l (TT, EE, TE, phi-phi; lensed with --lensing), cosmo (JAX) vs CLASS in one process.
 
     python benchmarks/bench_spectra.py [--l-max 2500] [--precision default] [--repeat 2]
-        [--cosmologies planck2018 mnu_0p15] [--grad] [--lensing]
+        [--cosmologies planck2018 mnu_0p15] [--grad] [--lensing] [--reverse-save stages]
 
 Prints, per cosmology: our first call (tracing + XLA compilation + run), our warm call,
 optionally a reverse-mode gradient of a scalar of the C_l (first call and warm), and CLASS
 (classy 3.3, RECFAST, its default precision, tCl,pCl,lCl to the same l_max, same number of
 threads as JAX gets) with the ratio warm / CLASS. With ``--lensing`` both compute lensed
 spectra (ours: unlensed to l_max + 1000 and the full-sky lensing; CLASS: its default lensing),
-and the lensing stage alone (warm, on our unlensed spectra) is printed too.
+and the lensing stage alone (warm, on our unlensed spectra) is printed too. ``--reverse-save``
+overrides the preset's ``pert_reverse_save`` (what the perturbations' reverse pass keeps per
+step; run under ``/usr/bin/time -v`` for the peak memory of the gradient).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import jax
@@ -46,9 +49,15 @@ def main() -> None:
     parser.add_argument("--cosmologies", nargs="+", default=["planck2018", "mnu_0p15"])
     parser.add_argument("--grad", action="store_true", help="also time d(sum C_l^TT)/d omega_cdm (reverse mode)")
     parser.add_argument("--lensing", action="store_true", help="lensed spectra (both codes)")
+    parser.add_argument("--reverse-save", choices=["state", "factors", "stages"], default=None,
+                        help="override the preset's pert_reverse_save")
     args = parser.parse_args()
     lensing = args.lensing
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, preset '{args.precision}', l_max {args.l_max}")
+    prec = cosmo.get_precision(args.precision)
+    if args.reverse_save is not None:
+        prec = dataclasses.replace(prec, pert_reverse_save=args.reverse_save)
+    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, preset '{args.precision}', l_max {args.l_max}, "
+          f"pert_reverse_save '{prec.pert_reverse_save}'")
     header = f"{'cosmology':<12}{'first [s]':>11}{'warm [s]':>10}{'CLASS [s]':>11}{'warm/CLASS':>12}"
     if args.grad:
         header += f"{'grad 1st [s]':>14}{'grad warm [s]':>15}{'grad/warm':>11}"
@@ -59,7 +68,7 @@ def main() -> None:
         params = COSMOLOGIES[name]
         cp = cosmo.params.resolve(params)
         def spectra(cp):
-            sol = cosmo.solve(cp, args.precision, l_max=args.l_max, lensing=lensing)
+            sol = cosmo.solve(cp, prec, l_max=args.l_max, lensing=lensing)
             return sol.lensed_cl if lensing else sol.cl
 
         run = jax.jit(spectra)
@@ -85,8 +94,7 @@ def main() -> None:
         if lensing:
             from cosmo.lensing import lens_spectra
 
-            prec = cosmo.get_precision(args.precision)
-            unlensed = cosmo.solve(cp, args.precision, l_max=args.l_max, lensing=True).cl.as_dict()
+            unlensed = cosmo.solve(cp, prec, l_max=args.l_max, lensing=True).cl.as_dict()
             stage = jax.jit(lambda cl: lens_spectra(cl, args.l_max, n_mu=len(cl["tt"]) - 1 + prec.lensing_num_mu_minus_lmax,
                                                     chunk=prec.lensing_mu_chunk))
             jax.block_until_ready(stage(unlensed))
