@@ -45,9 +45,14 @@ class Precision:
     #: Largest step in ln a, and largest step in free-streaming phase k tau [rad] for the
     #: CMB sources (acoustic oscillations at recombination) and for the P(k)-only modes
     #: (unresolved oscillations are Silk- and integrator-damped; P(k) unchanged to 1e-5).
+    #: pert_dphase 0.3 -> 0.5 (2026-12-04 (a)): the lensed C_l move by <= 2.7e-6 (EE; TT 1.5e-6;
+    #: 0.4: 1.2e-6, 0.6: 4.7e-6), the perturbations' grids get 15% shorter.
     pert_dloga: float = 0.05
-    pert_dphase: float = 0.3
+    pert_dphase: float = 0.5
     pk_dphase: float = 3.0
+    #: Phase step of the lensing-only modes (Limber phi-phi, k above the CMB modes): 3 -> 10 moves
+    #: phi-phi by < 1e-7 and shortens the longest grids (k = 10 /Mpc) from 1856 to ~1000 steps.
+    lensing_dphase: float = 10.0
     #: Radiation-streaming approximation from k tau = pert_ktau_rsa, not before z = pert_z_rsa
     #: (parameter independent; the photons' tau_c / tau is ~8.6 at z = 700, 100 at z = 300: CLASS
     #: starts at tau_c / tau > 5 by default, > 100 in cl_ref.pre). 200 -> 700 saved ~20-28% of the
@@ -71,8 +76,16 @@ class Precision:
     #: interpolant of the state (cosmo/perturbations/evolve.py ``mode_sources``), so the
     #: step size after recombination no longer follows the dense source grid. 0: every source
     #: node is a grid node. 450 (= cmb_z_rec_end) saves ~20% of the steps and changes the C_l by
-    #: < 8e-7, P(k) by < 5e-8 (planck2018, mnu_0p15); 1800 (no recombination node) 6e-5 in TT.
+    #: < 8e-7, P(k) by < 5e-8 (planck2018, mnu_0p15; 2026-12-02 (d)). 1800 (= cmb_z_start: no source
+    #: node is a grid node) alone cost 6e-5 in TT (Hermite over 0.05 in ln a through
+    #: recombination); with pert_dloga_rec = 0.016 the C_l move by < 6.5e-7 and the grids get
+    #: 14% shorter, but between 0.5-rad phase steps the Hermite interpolant misses the
+    #: recombination sources of k = 0.5 /Mpc by up to 5e-4 of their peak (2026-12-04 (a)): not adopted.
     pert_z_dense: float = 450.0
+    #: CMB modes: largest ln a step between z = cmb_z_start and cmb_z_rec_end (0: none beyond
+    #: pert_dloga; for pert_z_dense = cmb_z_start, above): 0.016 / 0.025 / 0.035 moved TT by
+    #: 6.5e-7 / 2.1e-6 / 4.3e-6 against every source node a grid node.
+    pert_dloga_rec: float = 0.0
     #: Modes are evolved (vmapped) in this many groups of similar grid length (at least 32 modes
     #: each; the shorter grids of a group are padded with no-op steps): 16 instead of 4 cuts the
     #: padded steps by 15% (CHANGELOG 2026-12-02 (d)).

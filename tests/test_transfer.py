@@ -271,6 +271,18 @@ def test_source_positions_and_free_source_nodes():
     theta = pos[~forced][:-1] - n
     np.testing.assert_allclose(grid[n] + theta * (grid[n + 1] - grid[n]), src[~forced][:-1], rtol=0, atol=1e-13)
     assert len(grid) < len(mode_grid(0.2, src, -12.0, prec.pert_dloga, prec.pert_dphase, -6.5, ())[0])
+    # a low-k mode (steps set by pert_dloga) with no forced source node: within the window
+    # (recombination) its steps are at most d_rec in ln a (a few per cent more where the window
+    # starts or ends inside a step), outside it they stay pert_dloga
+    x_lo, x_hi, d_rec = -np.log1p(prec.cmb_z_start), -np.log1p(prec.cmb_z_rec_end), 0.016
+    g_free, pos = mode_grid(1e-4, src, -12.0, prec.pert_dloga, prec.pert_dphase, 1.0, (), loga_free=x_lo,
+                            d_log_window=(x_lo, x_hi, d_rec))
+    mid = (g_free[1:] + g_free[:-1]) / 2
+    inside = (g_free[:-1] >= x_lo) & (g_free[1:] <= x_hi)
+    assert inside.sum() >= (x_hi - x_lo) / d_rec - 1
+    assert np.diff(g_free)[inside].max() <= d_rec * 1.01
+    assert np.diff(g_free)[mid < x_lo - 0.1].max() > 0.02
+    np.testing.assert_allclose(np.interp(pos, np.arange(len(g_free)), g_free), src, rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="outside"):
         source_positions(grid, np.array([1.0]))
 

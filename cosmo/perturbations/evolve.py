@@ -72,6 +72,7 @@ def switch_loga(k: float, ktau: float, z_earliest: float = math.inf) -> float:
 def mode_grid(
     k: float, source_loga: np.ndarray, loga_ini: float, d_log: float, d_phase: float, loga_rsa: float,
     switches: tuple[float, ...] = (), loga_free: float = math.inf,
+    d_log_window: tuple[float, float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Step nodes of one mode and the fractional positions of ``source_loga`` among them.
 
@@ -80,6 +81,8 @@ def mode_grid(
     are nodes of the grid (their positions are integers, the index of the node); later ones
     fall between nodes (position ``n + theta``: see :func:`source_positions`), where the sources
     come from the Hermite interpolant of the state (:func:`.integrator.hermite_dense`).
+    ``d_log_window = (x_lo, x_hi, d)``: between ln a = x_lo and x_hi the steps are also at most
+    ``d`` in ln a (a finer step through recombination than the sources' own nodes).
     """
     if source_loga[0] <= loga_ini:
         raise ValueError("the first source node must come after the start of the integration")
@@ -87,7 +90,11 @@ def mode_grid(
 
     def u(x):
         a = np.exp(np.minimum(x, min(loga_rsa, 0.0)))
-        return x / d_log + k * fiducial_tau(a) / d_phase
+        out = x / d_log + k * fiducial_tau(a) / d_phase
+        if d_log_window is not None:
+            x_lo, x_hi, d = d_log_window
+            out = out + (np.clip(x, x_lo, x_hi) - x_lo) / d
+        return out
 
     extra = [
         x for x in (loga_rsa, *switches)
@@ -128,12 +135,13 @@ def source_positions(grid: np.ndarray, source_loga: np.ndarray) -> np.ndarray:
 def mode_grids(
     ks: np.ndarray, source_loga: np.ndarray, ktau_ini: float, a_ini_max: float,
     d_log: float, d_phase: float | np.ndarray, ktau_rsa: float, z_rsa: float, ktau_ufa: float,
-    ktau_ncdmfa: float = math.inf, z_free: float = 0.0,
+    ktau_ncdmfa: float = math.inf, z_free: float = 0.0, d_log_window: tuple[float, float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Grids of all modes padded to a common length (repeated last node), fractional positions
     of the source nodes (:func:`source_positions`; the source nodes at ``z >= z_free`` are grid
     nodes), and the starts (ln a) of the approximations of each mode,
-    ``switches[i_k] = (rsa, ufa, ncdmfa)``. ``d_phase`` is one phase step for all modes or one per mode."""
+    ``switches[i_k] = (rsa, ufa, ncdmfa)``. ``d_phase`` is one phase step for all modes or one per mode;
+    ``d_log_window``: see :func:`mode_grid`."""
     grids, indices, switches = [], [], []
     d_phases = np.broadcast_to(np.asarray(d_phase, dtype=float), np.shape(ks))
     for k, d_phase in zip(ks, d_phases):
@@ -142,7 +150,7 @@ def mode_grids(
         x_ncdmfa = switch_loga(float(k), ktau_ncdmfa) if math.isfinite(ktau_ncdmfa) else 1.0
         x_ini = initial_loga(float(k), ktau_ini, a_ini_max)
         g, i = mode_grid(float(k), source_loga, x_ini, d_log, float(d_phase), x_rsa, (x_ufa, x_ncdmfa),
-                         loga_free=-math.log1p(z_free) + 1e-12)
+                         loga_free=-math.log1p(z_free) + 1e-12, d_log_window=d_log_window)
         grids.append(g)
         indices.append(i)
         switches.append((x_rsa, x_ufa, x_ncdmfa))

@@ -75,6 +75,8 @@ def compute_perturbations(
     grids, index, switches = mode_grids(
         ks, src, prec.pert_ktau_ini, prec.pert_a_ini_max, prec.pert_dloga, d_phase,
         prec.pert_ktau_rsa, prec.pert_z_rsa, prec.pert_ktau_ufa, prec.pert_ktau_ncdmfa, prec.pert_z_dense,
+        (-math.log1p(prec.cmb_z_start), -math.log1p(prec.cmb_z_rec_end), prec.pert_dloga_rec)
+        if cmb and prec.pert_dloga_rec > 0.0 else None,
     )
     loga_min = float(grids[:, 0].min()) - 0.1
     table = local_table(bg, th, loga_min, prec.pert_table_dloga, cp.cs2_fld)

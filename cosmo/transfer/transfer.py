@@ -108,10 +108,10 @@ def cmb_perturbations(
     cp: CosmoParams, bg: Background, th: Thermodynamics, prec: Precision, l_max: int
 ) -> Perturbations:
     """Sources of :func:`cmb_source_modes` on the CMB time grid: the CMB modes with the
-    phase step ``pert_dphase``, the lensing-only modes with ``pk_dphase`` (one integration
+    phase step ``pert_dphase``, the lensing-only modes with ``lensing_dphase`` (one integration
     program for both: a second one doubled the compile time of this stage)."""
     ks_cmb, ks_lens = cmb_modes(prec, l_max), lensing_modes(prec, l_max)
-    d_phase = np.concatenate([np.full(len(ks_cmb), prec.pert_dphase), np.full(len(ks_lens), prec.pk_dphase)])
+    d_phase = np.concatenate([np.full(len(ks_cmb), prec.pert_dphase), np.full(len(ks_lens), prec.lensing_dphase)])
     return compute_perturbations(cp, bg, th, prec, np.concatenate([ks_cmb, ks_lens]), cmb=True, d_phase=d_phase)
 
 
