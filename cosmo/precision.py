@@ -45,10 +45,11 @@ class Precision:
     #: Largest step in ln a, and largest step in free-streaming phase k tau [rad] for the
     #: CMB sources (acoustic oscillations at recombination) and for the P(k)-only modes
     #: (unresolved oscillations are Silk- and integrator-damped; P(k) unchanged to 1e-5).
-    #: pert_dphase 0.3 -> 0.5 (2026-12-04 (a)): the lensed C_l move by <= 2.7e-6 (EE; TT 1.5e-6;
-    #: 0.4: 1.2e-6, 0.6: 4.7e-6), the perturbations' grids get 15% shorter.
+    #: pert_dphase 0.3 -> 0.4 (2026-12-04 (a)): the grids get 9% shorter, the lensed C_l move by
+    #: <= 1.2e-6 (EE), Delta chi^2 of box_low (plik_lite + low-l) +0.014 -> +0.027; 0.5 moved it to
+    #: +0.041 (EE 2.7e-6), 0.6 EE by 4.7e-6.
     pert_dloga: float = 0.05
-    pert_dphase: float = 0.5
+    pert_dphase: float = 0.4
     pk_dphase: float = 3.0
     #: Phase step of the lensing-only modes (Limber phi-phi, k above the CMB modes): 3 -> 10 moves
     #: phi-phi by < 1e-7 and shortens the longest grids (k = 10 /Mpc) from 1856 to ~1000 steps.
